@@ -1,0 +1,91 @@
+// swift-tools-version:6.0
+// CallFeed: vendor call data -> canonical CallEvents -> Kafka -> deduped warehouse rows.
+// The folder tree follows the data's path; see docs/architecture.md.
+import PackageDescription
+
+let package = Package(
+    name: "CallFeed",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "callfeed", targets: ["callfeed"]),
+        .executable(name: "callfeed-ingest", targets: ["callfeed-ingest"]),
+        .executable(name: "callfeed-load", targets: ["callfeed-load"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: C libraries (Debian -dev packages, found by pkg-config)
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // C bodies for what Swift cannot call: variadic functions and cast macros.
+        .target(name: "CShims", dependencies: ["CRdKafka", "CCurl", "CMicroHTTPD", "CSQLite"]),
+
+        // MARK: Domain: the canonical CallEvent and vendor payload -> CallEvent mapping
+        .target(name: "CallFeedCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "CallFeedVendors", dependencies: ["CallFeedCore"]),
+
+        // MARK: C library wrappers (one each, Swift types own the handles)
+        .target(name: "Kafka", dependencies: ["CRdKafka", "CShims"]),
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "CShims"]),
+        .target(name: "HTTPClient", dependencies: ["CCurl", "CShims"]),
+        .target(name: "Warehouse", dependencies: ["CSQLite", "CShims", "CallFeedCore"]),
+
+        // MARK: The two halves of the pipeline
+        .target(name: "CallFeedIngest", dependencies: [
+            "CallFeedCore", "CallFeedVendors", "Kafka", "HTTPServer",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        .target(name: "CallFeedLoad", dependencies: [
+            "CallFeedCore", "Kafka", "Warehouse",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+
+        // MARK: Configuration, lifecycle and the builders the executables call
+        .target(name: "CallFeedApp", dependencies: [
+            "CallFeedIngest", "CallFeedLoad", "Kafka", "Warehouse", "HTTPServer",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
+        // MARK: Executables (thin: parse arguments, call CallFeedApp)
+        .executableTarget(name: "callfeed", dependencies: [
+            "CallFeedApp", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "callfeed-ingest", dependencies: [
+            "CallFeedApp", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "callfeed-load", dependencies: [
+            "CallFeedApp", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: Tests
+        .testTarget(name: "CallFeedCoreTests", dependencies: ["CallFeedCore", "CallFeedVendors"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
+        .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "CallFeedCore"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTPServer", "HTTPClient"]),
+        .testTarget(name: "CallFeedIntegrationTests", dependencies: [
+            "CallFeedApp", "CallFeedIngest", "CallFeedLoad", "CallFeedCore", "Kafka", "Warehouse", "HTTPClient",
+        ]),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    target.swiftSettings = settings
+}
