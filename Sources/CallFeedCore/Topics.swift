@@ -1,0 +1,26 @@
+/// The Kafka topics CallFeed writes, under a configurable prefix (default `callfeed`).
+public struct Topics: Sendable, Equatable {
+    public var prefix: String
+    public init(prefix: String = "callfeed") { self.prefix = prefix }
+
+    /// CallEvent JSON, key = event_id (all copies of a call land in one partition, in order).
+    public var calls: String { "\(prefix).calls.v1" }
+    /// Every accepted webhook body, unmodified, with headers source/route/received_at/event_id.
+    public var raw: String { "\(prefix).raw.v1" }
+    /// Rejected input (bodies that do not parse or map, events the loader cannot use), value
+    /// unmodified, the reason in the `reason` header.
+    public var deadLetters: String { "\(prefix).dlq.v1" }
+
+    public var all: [String] { [calls, raw, deadLetters] }
+}
+
+/// Header names on raw and dead-letter records.
+public enum RecordHeader {
+    public static let source = "source"
+    public static let route = "route"
+    public static let receivedAt = "received_at"
+    public static let eventID = "event_id"
+    public static let reason = "reason"
+    /// Which stage rejected a dead letter: `ingest` or `load`.
+    public static let stage = "stage"
+}

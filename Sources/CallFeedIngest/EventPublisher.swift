@@ -1,0 +1,80 @@
+import CallFeedCore
+import Kafka
+import Synchronization
+
+/// Publishes what the webhook receiver accepts or rejects, and reports when Kafka has it.
+public struct EventPublisher: Sendable {
+    public let producer: KafkaProducer
+    public let topics: Topics
+
+    public init(producer: KafkaProducer, topics: Topics) {
+        self.producer = producer
+        self.topics = topics
+    }
+
+    /// Publishes the raw body (unmodified, to the raw topic) and the CallEvent (to the calls topic,
+    /// key = event_id). `completion` runs once, after both are acknowledged, or with the first error.
+    public func publishAccepted(raw: [UInt8], event: CallEvent, route: String,
+                                completion: @escaping @Sendable (Result<Void, KafkaError>) -> Void) {
+        let headers = [
+            (RecordHeader.source, event.content.source), (RecordHeader.route, route),
+            (RecordHeader.receivedAt, event.receivedAt.rfc3339), (RecordHeader.eventID, event.eventID),
+        ]
+        let key = Array(event.eventID.utf8)
+        let join = Join(parts: 2, completion: completion)
+        do {
+            try producer.produce(topic: topics.raw, key: key, value: raw, headers: headers) { join.finish($0) }
+        } catch {
+            join.finish(.failure(error))
+        }
+        do {
+            try producer.produce(topic: topics.calls, key: key, value: event.jsonBytes(),
+                                 headers: [(RecordHeader.source, event.content.source)]) { join.finish($0) }
+        } catch {
+            join.finish(.failure(error))
+        }
+    }
+
+    /// Publishes a rejected body, unmodified, to the dead-letter topic with the reason in headers.
+    public func publishDeadLetter(raw: [UInt8], reason: String, source: String, route: String, receivedAt: Timestamp,
+                                  completion: @escaping @Sendable (Result<Void, KafkaError>) -> Void) {
+        let headers = [
+            (RecordHeader.source, source), (RecordHeader.route, route), (RecordHeader.receivedAt, receivedAt.rfc3339),
+            (RecordHeader.reason, reason), (RecordHeader.stage, "ingest"),
+        ]
+        do {
+            try producer.produce(topic: topics.deadLetters, key: nil, value: raw, headers: headers) { result in
+                completion(result.map { _ in () })
+            }
+        } catch {
+            completion(.failure(error))
+        }
+    }
+}
+
+/// Calls `completion` once: after `parts` successes, or at the first failure.
+private final class Join: Sendable {
+    private let state: Mutex<(remaining: Int, done: Bool)>
+    private let completion: @Sendable (Result<Void, KafkaError>) -> Void
+
+    init(parts: Int, completion: @escaping @Sendable (Result<Void, KafkaError>) -> Void) {
+        state = Mutex((parts, false))
+        self.completion = completion
+    }
+
+    func finish(_ result: Result<DeliveryReport, KafkaError>) {
+        let fire: Result<Void, KafkaError>? = state.withLock { s in
+            guard !s.done else { return nil }
+            switch result {
+            case .failure(let error):
+                s.done = true
+                return .failure(error)
+            case .success:
+                s.remaining -= 1
+                if s.remaining == 0 { s.done = true; return .success(()) }
+                return nil
+            }
+        }
+        if let fire { completion(fire) }
+    }
+}

@@ -1,0 +1,139 @@
+import CallFeedCore
+import CallFeedVendors
+import Foundation
+import HTTPServer
+import Kafka
+import Logging
+import Prometheus
+
+/// The HTTP front of `callfeed-ingest`: vendor webhook routes, `/healthz`, `/readyz`, `/metrics`.
+///
+/// The durability contract: a vendor gets 202 only after Kafka acknowledged (acks=all) both the
+/// raw body and the CallEvent; 503 if it did not in time (the vendor retries); 401 for bad
+/// credentials (nothing produced); 400 for a body that does not parse or map (the body goes to the
+/// dead-letter topic first, with the reason).
+public final class WebhookReceiver: Sendable {
+    let routes: [String: any WebhookRoute]
+    let publisher: EventPublisher
+    let metrics: IngestMetrics
+    let logger: Logger
+    let clock: @Sendable () -> Timestamp
+
+    public init(routes: [any WebhookRoute], publisher: EventPublisher, metrics: IngestMetrics, logger: Logger,
+                clock: @escaping @Sendable () -> Timestamp = { .now() }) {
+        self.routes = Dictionary(routes.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        self.publisher = publisher
+        self.metrics = metrics
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// Paths served, for start-up messages.
+    public var webhookPaths: [String] { routes.keys.sorted() }
+
+    /// The server's handler.
+    public func handle(_ request: HTTPRequest, _ responder: any HTTPResponder) {
+        let counted = CountingResponder(inner: responder, route: metricRoute(request.path), metrics: metrics)
+        switch (request.method, request.path) {
+        case ("GET", "/healthz"):
+            counted.respond(.json(200, #"{"status":"ok"}"#))
+        case ("GET", "/readyz"):
+            // A metadata round-trip blocks up to a second: not on the server's thread.
+            let producer = publisher.producer
+            Thread.detachNewThread {
+                let ok = producer.brokersReachable(timeoutMilliseconds: 1000)
+                counted.respond(ok ? .json(200, #"{"status":"ready"}"#) : .error(503, "Kafka brokers not reachable"))
+            }
+        case ("GET", "/metrics"):
+            counted.respond(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
+                                         body: metrics.registry.emitToBuffer()))
+        case (let method, let path):
+            guard let route = routes[path] else {
+                counted.respond(.error(404, "no such endpoint"))
+                return
+            }
+            guard method == "POST" else {
+                var response = HTTPResponse.error(405, "use POST")
+                response.headers.append(("Allow", "POST"))
+                counted.respond(response)
+                return
+            }
+            receive(request, route: route, responder: counted)
+        }
+    }
+
+    private func metricRoute(_ path: String) -> String {
+        routes[path] != nil || ["/healthz", "/readyz", "/metrics"].contains(path) ? path : "other"
+    }
+
+    private func receive(_ request: HTTPRequest, route: any WebhookRoute, responder: some HTTPResponder) {
+        let receivedAt = clock()
+        let started = ContinuousClock.now
+        let source: WebhookSource
+        switch route.authenticate(request, now: receivedAt) {
+        case .failure(let failure):
+            logger.warning("webhook refused", metadata: ["route": "\(route.path)", "reason": "\(failure.reason)"])
+            responder.respond(.error(401, failure.reason))
+            return
+        case .success(let s):
+            source = s
+        }
+
+        let event: CallEvent
+        do {
+            let payload = try JSONValue.parse(request.body)
+            let content = try route.content(from: payload, source: source)
+            event = CallEvent(content: content, channel: .webhook, receivedAt: receivedAt)
+        } catch {
+            reject(request.body, reason: "\(error)", route: route, source: source, receivedAt: receivedAt, responder: responder)
+            return
+        }
+
+        let metrics = self.metrics
+        let logger = self.logger
+        let topics = publisher.topics
+        publisher.publishAccepted(raw: request.body, event: event, route: route.path) { result in
+            switch result {
+            case .success:
+                metrics.produceLatency(ContinuousClock.now - started)
+                metrics.produced(source: route.vendor, topic: topics.raw)
+                metrics.produced(source: route.vendor, topic: topics.calls)
+                responder.respond(.json(202, "{\"status\":\"accepted\",\"event_id\":\"\(event.eventID)\",\"revision\":\"\(event.revision)\"}"))
+            case .failure(let error):
+                logger.error("event not acknowledged by Kafka; answering 503 so the vendor retries",
+                             metadata: ["route": "\(route.path)", "event_id": "\(event.eventID)", "error": "\(error)"])
+                responder.respond(.error(503, "event not yet durable; retry"))
+            }
+        }
+    }
+
+    /// 400, after the body is safely in the dead-letter topic (503 if even that fails, so the
+    /// vendor retries and nothing is lost).
+    private func reject(_ body: [UInt8], reason: String, route: any WebhookRoute, source: WebhookSource,
+                        receivedAt: Timestamp, responder: some HTTPResponder) {
+        logger.warning("webhook body rejected", metadata: ["route": "\(route.path)", "source": "\(source.name)", "reason": "\(reason)"])
+        let metrics = self.metrics
+        let topic = publisher.topics.deadLetters
+        publisher.publishDeadLetter(raw: body, reason: reason, source: route.vendor, route: route.path, receivedAt: receivedAt) { result in
+            switch result {
+            case .success:
+                metrics.produced(source: route.vendor, topic: topic)
+                responder.respond(.error(400, reason))
+            case .failure:
+                responder.respond(.error(503, "could not record the rejected body; retry"))
+            }
+        }
+    }
+}
+
+/// Counts each answer by route and status as it goes out.
+private struct CountingResponder: HTTPResponder {
+    let inner: any HTTPResponder
+    let route: String
+    let metrics: IngestMetrics
+
+    func respond(_ response: HTTPResponse) {
+        metrics.request(route: route, status: response.status)
+        inner.respond(response)
+    }
+}

@@ -1,0 +1,31 @@
+import CallFeedCore
+import CallFeedVendors
+import HTTPServer
+
+/// Why a webhook was refused before its body was looked at (answered 401, nothing produced).
+public struct AuthenticationFailure: Error, Sendable, CustomStringConvertible {
+    public var reason: String
+    public var description: String { reason }
+}
+
+/// One configured sender of webhooks: which vendor account the events belong to and how its
+/// payloads are read.
+public struct WebhookSource: Sendable {
+    /// Operator's name for the source (logs, metrics).
+    public var name: String
+    public var context: MappingContext
+    public init(name: String, context: MappingContext) { self.name = name; self.context = context }
+}
+
+/// A vendor webhook endpoint: how a request proves where it comes from, and how its body becomes
+/// call content.
+public protocol WebhookRoute: Sendable {
+    /// URL path, e.g. `/webhooks/ctm`.
+    var path: String { get }
+    /// Vendor key (`source` of the events, `source` header of raw records).
+    var vendor: String { get }
+    /// Which configured source sent `request`, checked on the raw bytes before parsing.
+    func authenticate(_ request: HTTPRequest, now: Timestamp) -> Result<WebhookSource, AuthenticationFailure>
+    /// The call in a parsed body.
+    func content(from payload: JSONValue, source: WebhookSource) throws(MappingError) -> CallContent
+}

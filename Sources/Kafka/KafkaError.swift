@@ -1,0 +1,47 @@
+import CRdKafka
+
+/// A librdkafka error: its numeric code (`rd_kafka_resp_err_t`) and a readable reason.
+public struct KafkaError: Error, Sendable, CustomStringConvertible {
+    public var code: Int32
+    public var reason: String
+
+    public init(code: Int32, reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+
+    init(_ err: rd_kafka_resp_err_t, context: String) {
+        self.code = err.rawValue
+        self.reason = "\(context): \(String(cString: rd_kafka_err2str(err)))"
+    }
+
+    /// The delivery did not finish within `message.timeout.ms`.
+    public var isTimeout: Bool { code == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT.rawValue }
+
+    public var description: String { "kafka error \(code): \(reason)" }
+}
+
+/// Builds an `rd_kafka_conf_t` from string properties, naming the property librdkafka rejects.
+func makeConf(_ properties: [String: String]) throws(KafkaError) -> OpaquePointer {
+    guard let conf = rd_kafka_conf_new() else { throw KafkaError(code: -1, reason: "rd_kafka_conf_new failed") }
+    var errstr = [CChar](repeating: 0, count: 512)
+    for (name, value) in properties.sorted(by: { $0.key < $1.key }) {
+        if rd_kafka_conf_set(conf, name, value, &errstr, errstr.count) != RD_KAFKA_CONF_OK {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError(code: -1, reason: "invalid Kafka property \(name): \(decodeCString(errstr))")
+        }
+    }
+    return conf
+}
+
+/// Decodes a NUL-terminated buffer (`String(cString: [CChar])` is deprecated).
+func decodeCString(_ buffer: [CChar]) -> String {
+    let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// A librdkafka handle handed to a thread. `@unchecked Sendable`: librdkafka handles are
+/// thread-safe for the calls made through them (poll, produce, flush).
+struct SendableHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
