@@ -1,1 +1,26 @@
-print("todo")
+import ArgumentParser
+import CallFeedApp
+
+@main
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "callfeed-ingest",
+        abstract: "Receive vendor webhooks and publish them to Kafka as CallEvents.",
+        discussion: """
+        Routes: POST /webhooks/callkeeper?token=..., POST /webhooks/ctm (X-CTM-Signature), GET /healthz,
+        GET /readyz (Kafka reachable), GET /metrics (Prometheus). A webhook is answered 202 only after
+        Kafka acknowledged its event (acks=all); 401 bad credentials, 400 unreadable body (kept in the
+        dead-letter topic), 413 too large, 503 Kafka did not acknowledge in time (the vendor retries).
+        Secrets come from the environment through ${VAR} in the config file. SIGTERM: stop accepting,
+        finish in-flight requests, flush, exit 0.
+        """)
+
+    @Option(name: .long, help: "YAML config file (see docs/configuration.md).")
+    var config = "examples/callfeed.yaml"
+    @Flag(name: .long, help: "Check the configuration and print what would be served, then exit.")
+    var dryRun = false
+
+    func run() async throws {
+        try await Commands.runIngest(configPath: config, dryRun: dryRun)
+    }
+}

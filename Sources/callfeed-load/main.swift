@@ -1,1 +1,25 @@
-print("todo")
+import ArgumentParser
+import CallFeedApp
+
+@main
+struct LoadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "callfeed-load",
+        abstract: "Consume CallEvents from Kafka, drop duplicates and upsert them into the warehouse.",
+        discussion: """
+        Joins the consumer group load.group_id: run more copies to share the partitions. Each batch is
+        written in one warehouse transaction and its offsets are committed only afterwards, so a crash
+        re-reads the batch and the idempotent upsert makes the re-write a no-op. Messages that are not
+        valid CallEvents go to the dead-letter topic. GET /healthz and /metrics on load.metrics_port.
+        SIGTERM: finish the batch, commit, leave the group, exit 0.
+        """)
+
+    @Option(name: .long, help: "YAML config file (see docs/configuration.md).")
+    var config = "examples/callfeed.yaml"
+    @Flag(name: .long, help: "Check the configuration and print what would be loaded, then exit.")
+    var dryRun = false
+
+    func run() async throws {
+        try await Commands.runLoad(configPath: config, dryRun: dryRun)
+    }
+}

@@ -1,1 +1,66 @@
-print("todo")
+import ArgumentParser
+import CallFeedApp
+
+/// The operator CLI.
+@main
+struct CallFeedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "callfeed",
+        abstract: "CallFeed: vendor call data -> canonical CallEvents -> Kafka -> deduplicated warehouse rows.",
+        discussion: """
+        The pipeline runs as two services, `callfeed-ingest` (webhooks -> Kafka) and `callfeed-load`
+        (Kafka -> warehouse), which scale independently. `callfeed dev` runs all of it in one
+        process with no external services. Configuration: docs/configuration.md.
+        """,
+        subcommands: [Dev.self, CheckConfig.self])
+
+    struct Dev: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run everything in one process: a mock Kafka cluster, the webhook receiver and the loader into SQLite.",
+            discussion: """
+            The Kafka cluster is librdkafka's mock cluster (real Kafka protocol on 127.0.0.1, in memory:
+            it lives as long as the process). The warehouse is a SQLite file that persists. Without
+            --config, CallFeed serves a CallKeeper source (token printed at start) and a CTM source
+            (signing secret printed) for trying it out. Stop with Ctrl-C or SIGTERM: the receiver stops
+            accepting, Kafka is flushed, the loader loads what Kafka holds and commits, exit 0.
+            """)
+
+        @Option(name: .long, help: "YAML config (sources, limits); Kafka and the listen address are taken from the flags below.")
+        var config: String?
+        @Option(name: .long, help: "Address to listen on.")
+        var host = "127.0.0.1"
+        @Option(name: .long, help: "Webhook port (0 = any free port, printed at start).")
+        var port = 8080
+        @Option(name: .long, help: "SQLite warehouse file.")
+        var db = "./callfeed.db"
+        @Option(name: .long, help: "Brokers in the mock Kafka cluster.")
+        var brokers: Int32 = 3
+        @Flag(name: .long, help: "Check the configuration and print what would run, then exit.")
+        var dryRun = false
+
+        func run() async throws {
+            var options = DevMode.Options()
+            options.configPath = config
+            options.host = host
+            options.port = port
+            options.databasePath = db
+            options.brokers = brokers
+            options.dryRun = dryRun
+            try await DevMode.run(options)
+        }
+    }
+
+    struct CheckConfig: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate a config file (environment variables substituted) and print it with secrets hidden.")
+
+        @Option(name: .long, help: "YAML config file.")
+        var config = "examples/callfeed.yaml"
+
+        func run() throws {
+            let loaded = try CallFeedConfiguration.load(path: config)
+            print("configuration OK (\(config))")
+            print(loaded.redactedSummary)
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import CallFeedCore
+import CallFeedIngest
+import CallFeedLoad
+import CallFeedVendors
+import HTTPServer
+import Kafka
+import Logging
+import Prometheus
+import Warehouse
+
+/// Turns configuration into the running parts. The executables and the embedded mode call these;
+/// tests call them too, so what is tested is what runs.
+public enum Builders {
+    /// librdkafka properties for every client: bootstrap servers plus the configured extras.
+    public static func kafkaProperties(_ config: CallFeedConfiguration, clientID: String) -> [String: String] {
+        var properties = config.kafka.properties
+        properties["bootstrap.servers"] = config.kafka.bootstrapServers
+        properties["client.id"] = clientID
+        return properties
+    }
+
+    public static func makeProducer(_ config: CallFeedConfiguration, clientID: String) throws(KafkaError) -> KafkaProducer {
+        var properties = kafkaProperties(config, clientID: clientID)
+        properties["message.timeout.ms"] = String(config.kafka.deliveryTimeoutMilliseconds)
+        properties["linger.ms"] = properties["linger.ms"] ?? "2"
+        return try KafkaProducer(properties: properties)
+    }
+
+    /// The webhook routes of the configured sources (a route with no sources is not served).
+    public static func makeRoutes(_ config: CallFeedConfiguration) -> [any WebhookRoute] {
+        var routes: [any WebhookRoute] = []
+        if !config.sources.callkeeper.isEmpty {
+            routes.append(CallKeeperWebhookRoute(sources: config.sources.callkeeper.map {
+                .init(source: WebhookSource(name: $0.name, context: MappingContext(accountID: $0.accountID, timeZone: $0.timezone,
+                                                                                   defaultCountry: $0.defaultCountry)),
+                      token: $0.token)
+            }))
+        }
+        if !config.sources.ctm.isEmpty {
+            routes.append(CTMWebhookRoute(sources: config.sources.ctm.map {
+                .init(source: WebhookSource(name: $0.name, context: MappingContext(accountID: $0.accountID, timeZone: "UTC",
+                                                                                   defaultCountry: $0.defaultCountry)),
+                      secrets: $0.secrets)
+            }, toleranceSeconds: Int64(config.ingest.signatureToleranceSeconds)))
+        }
+        return routes
+    }
+
+    public static func makeReceiver(_ config: CallFeedConfiguration, producer: KafkaProducer,
+                                    registry: PrometheusCollectorRegistry, logger: Logger) -> WebhookReceiver {
+        WebhookReceiver(routes: makeRoutes(config),
+                        publisher: EventPublisher(producer: producer, topics: Topics(prefix: config.kafka.topicPrefix)),
+                        metrics: IngestMetrics(registry: registry), logger: logger)
+    }
+
+    public static func makeServer(_ config: CallFeedConfiguration, receiver: WebhookReceiver) -> HTTPServer {
+        // A request waits at most for Kafka's delivery timeout plus a margin; then the server answers 503.
+        let deadline = Duration.milliseconds(config.kafka.deliveryTimeoutMilliseconds + 2_000)
+        return HTTPServer(configuration: HTTPServerConfiguration(
+            host: config.ingest.listenHost, port: UInt16(config.ingest.listenPort), maxBodyBytes: config.ingest.maxBodyBytes,
+            connectionLimit: UInt32(config.ingest.connectionLimit),
+            connectionTimeoutSeconds: UInt32(config.ingest.connectionTimeoutSeconds), responseDeadline: deadline),
+            handler: receiver.handle)
+    }
+
+    public static func makeSink(_ config: CallFeedConfiguration) throws(WarehouseError) -> any WarehouseSink {
+        // validate() admits only the sinks this build has.
+        try SQLiteSink(path: config.load.sqlitePath)
+    }
+
+    public static func makeLoader(_ config: CallFeedConfiguration, sink: any WarehouseSink,
+                                  registry: PrometheusCollectorRegistry, logger: Logger) throws(KafkaError) -> CallLoader {
+        let consumer = try KafkaConsumer(groupID: config.load.groupID, properties: kafkaProperties(config, clientID: "callfeed-load"))
+        let deadLetters = try makeProducer(config, clientID: "callfeed-load-dlq")
+        return CallLoader(consumer: consumer, sink: sink, deadLetters: deadLetters,
+                          configuration: LoaderConfiguration(topics: Topics(prefix: config.kafka.topicPrefix),
+                                                             batchSize: config.load.batchSize,
+                                                             linger: .milliseconds(config.load.lingerMilliseconds)),
+                          metrics: LoadMetrics(registry: registry), logger: logger)
+    }
+
+    /// `/healthz` and `/metrics` for processes without webhook routes (`callfeed-load`).
+    public static func makeMetricsServer(host: String, port: Int, registry: PrometheusCollectorRegistry) -> HTTPServer {
+        HTTPServer(configuration: HTTPServerConfiguration(host: host, port: UInt16(port))) { request, responder in
+            switch (request.method, request.path) {
+            case ("GET", "/healthz"): responder.respond(.json(200, #"{"status":"ok"}"#))
+            case ("GET", "/metrics"):
+                responder.respond(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
+                                               body: registry.emitToBuffer()))
+            default: responder.respond(.error(404, "no such endpoint"))
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import Yams
+
+/// Everything the three executables read from `callfeed.yaml` (docs/configuration.md).
+/// Every key is optional; the defaults suit the embedded mode on one machine.
+public struct CallFeedConfiguration: Sendable, Equatable {
+    public var kafka = KafkaSettings()
+    public var ingest = IngestSettings()
+    public var load = LoadSettings()
+    public var log = LogSettings()
+    public var sources = SourceSettings()
+
+    public init() {}
+
+    public struct KafkaSettings: Sendable, Equatable {
+        public var bootstrapServers = "127.0.0.1:9092"
+        public var topicPrefix = "callfeed"
+        /// Producer `message.timeout.ms`: a webhook not acknowledged by then is answered 503.
+        public var deliveryTimeoutMilliseconds = 10_000
+        /// Extra librdkafka properties for every client (security.protocol, sasl.*, ssl.*, ...).
+        public var properties: [String: String] = [:]
+    }
+
+    public struct IngestSettings: Sendable, Equatable {
+        public var listenHost = "127.0.0.1"
+        public var listenPort = 8080
+        public var maxBodyBytes = 1_048_576
+        public var connectionLimit = 4096
+        public var connectionTimeoutSeconds = 30
+        /// Allowed clock difference for signed timestamps (CTM `X-CTM-Time`).
+        public var signatureToleranceSeconds = 300
+    }
+
+    public struct LoadSettings: Sendable, Equatable {
+        public var groupID = "callfeed-load"
+        public var batchSize = 500
+        public var lingerMilliseconds = 100
+        /// Warehouse kind: `sqlite` (PostgreSQL and others come with their sinks).
+        public var sink = "sqlite"
+        public var sqlitePath = "./callfeed.db"
+        /// `/metrics` and `/healthz` of `callfeed-load`.
+        public var metricsHost = "127.0.0.1"
+        public var metricsPort = 9091
+    }
+
+    public struct LogSettings: Sendable, Equatable {
+        /// trace, debug, info, notice, warning, error, critical
+        public var level = "info"
+        /// `json` (one object per line) or `text`.
+        public var format = "json"
+    }
+
+    public struct SourceSettings: Sendable, Equatable {
+        public var callkeeper: [CallKeeperSource] = []
+        public var ctm: [CTMSource] = []
+    }
+
+    public struct CallKeeperSource: Sendable, Equatable {
+        public var name = "callkeeper"
+        public var accountID = ""
+        /// Secret that webhook URLs must carry as `?token=`.
+        public var token = ""
+        /// Zone of CallKeeper's zone-less `callTime` (IANA name). See docs/call-event.md.
+        public var timezone = "UTC"
+        public var defaultCountry = "RU"
+    }
+
+    public struct CTMSource: Sendable, Equatable {
+        public var name = "ctm"
+        public var accountID = ""
+        /// Webhook signing secrets; list two while rotating.
+        public var secrets: [String] = []
+        public var defaultCountry = "US"
+    }
+}
+
+/// A configuration problem, naming the key or variable to fix.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+extension CallFeedConfiguration {
+    /// Reads a YAML file, substituting `${VAR}` / `${VAR:-default}` from `environment` in values.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> CallFeedConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError("cannot read config file \(path)")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), environment: environment, origin: path)
+    }
+
+    public static func parse(_ yaml: String, environment: [String: String], origin: String = "config") throws(ConfigurationError) -> CallFeedConfiguration {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigurationError("\(origin) is not valid YAML: \(error)")
+        }
+        guard let node else { return CallFeedConfiguration() }
+        let tree = try ConfigTree(node: node, path: "", environment: environment)
+        return try CallFeedConfiguration(tree: tree, origin: origin)
+    }
+}
+
+/// The YAML after `${...}` substitution, as plain values; reads report the full key path.
+indirect enum ConfigTree: Sendable {
+    case scalar(String, path: String)
+    case map([String: ConfigTree], path: String)
+    case list([ConfigTree], path: String)
+
+    init(node: Node, path: String, environment: [String: String]) throws(ConfigurationError) {
+        switch node {
+        case .scalar(let s):
+            self = .scalar(try substitute(s.string, environment: environment, path: path), path: path)
+        case .mapping(let m):
+            var members: [String: ConfigTree] = [:]
+            for (k, v) in m {
+                let key = k.string ?? ""
+                members[key] = try ConfigTree(node: v, path: path.isEmpty ? key : "\(path).\(key)", environment: environment)
+            }
+            self = .map(members, path: path)
+        case .sequence(let items):
+            var list: [ConfigTree] = []
+            for (i, item) in items.enumerated() {
+                list.append(try ConfigTree(node: item, path: "\(path)[\(i)]", environment: environment))
+            }
+            self = .list(list, path: path)
+        }
+    }
+
+    var path: String {
+        switch self {
+        case .scalar(_, let p), .map(_, let p), .list(_, let p): return p
+        }
+    }
+
+    /// Reads a map, refusing keys it does not know (a typo must not be silently ignored).
+    func members(allowed: Set<String>) throws(ConfigurationError) -> [String: ConfigTree] {
+        guard case .map(let m, _) = self else { throw ConfigurationError("\(path.isEmpty ? "top level" : path) must be a mapping") }
+        if let unknown = m.keys.sorted().first(where: { !allowed.contains($0) }) {
+            let full = path.isEmpty ? unknown : "\(path).\(unknown)"
+            throw ConfigurationError("unknown configuration key \(full) (known: \(allowed.sorted().joined(separator: ", ")))")
+        }
+        return m
+    }
+
+    func string() throws(ConfigurationError) -> String {
+        guard case .scalar(let s, _) = self else { throw ConfigurationError("\(path) must be a single value") }
+        return s
+    }
+
+    func int() throws(ConfigurationError) -> Int {
+        guard let i = Int(try string().trimmingCharacters(in: .whitespaces)) else { throw ConfigurationError("\(path) must be an integer") }
+        return i
+    }
+
+    func list() throws(ConfigurationError) -> [ConfigTree] {
+        if case .list(let items, _) = self { return items }
+        if case .scalar(let s, _) = self, s.isEmpty { return [] }
+        throw ConfigurationError("\(path) must be a list")
+    }
+
+    func stringMap() throws(ConfigurationError) -> [String: String] {
+        if case .scalar(let s, _) = self, s.isEmpty { return [:] }
+        guard case .map(let m, _) = self else { throw ConfigurationError("\(path) must be a mapping") }
+        var result: [String: String] = [:]
+        for (k, v) in m { result[k] = try v.string() }
+        return result
+    }
+}
+
+/// Replaces `${NAME}` (required) and `${NAME:-default}` in a configuration value.
+func substitute(_ text: String, environment: [String: String], path: String) throws(ConfigurationError) -> String {
+    var output = ""
+    var rest = Substring(text)
+    while let start = rest.range(of: "${") {
+        output += rest[..<start.lowerBound]
+        guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+            throw ConfigurationError("\(path): unterminated ${ in value")
+        }
+        let expression = rest[start.upperBound..<end]
+        let name: Substring
+        let fallback: Substring?
+        if let sep = expression.range(of: ":-") {
+            name = expression[..<sep.lowerBound]
+            fallback = expression[sep.upperBound...]
+        } else {
+            name = expression
+            fallback = nil
+        }
+        if let value = environment[String(name)], !(value.isEmpty && fallback != nil) {
+            output += value
+        } else if let fallback {
+            output += fallback
+        } else {
+            throw ConfigurationError("\(path) needs environment variable \(name), which is not set")
+        }
+        rest = rest[rest.index(after: end)...]
+    }
+    return output + rest
+}

@@ -1,0 +1,112 @@
+import CallFeedCore
+import CallFeedIngest
+import CallFeedLoad
+import HTTPServer
+import Warehouse
+import Foundation
+import Kafka
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// `callfeed dev`: the whole pipeline in one process — librdkafka's mock cluster (real Kafka
+/// protocol on 127.0.0.1), the webhook receiver, and the loader writing a SQLite file.
+public enum DevMode {
+    public struct Options: Sendable {
+        public var configPath: String?
+        public var host = "127.0.0.1"
+        public var port = 8080
+        public var databasePath = "./callfeed.db"
+        public var brokers: Int32 = 3
+        public var dryRun = false
+        public init() {}
+    }
+
+    /// Sources served when no config file is given. Loopback-only dev credentials, printed at start.
+    public static let devToken = "dev-callkeeper-token"
+    public static let devSecret = "dev-ctm-secret"
+
+    public static func configuration(_ options: Options) throws -> CallFeedConfiguration {
+        var config: CallFeedConfiguration
+        if let path = options.configPath {
+            config = try CallFeedConfiguration.load(path: path)
+        } else {
+            config = CallFeedConfiguration()
+            config.log.format = "text"
+            config.sources.callkeeper = [.init(name: "callkeeper-dev", accountID: "dev", token: devToken, timezone: "UTC", defaultCountry: "RU")]
+            config.sources.ctm = [.init(name: "ctm-dev", accountID: "dev", secrets: [devSecret], defaultCountry: "US")]
+        }
+        config.ingest.listenHost = options.host
+        config.ingest.listenPort = options.port
+        config.load.sqlitePath = options.databasePath
+        config.load.lingerMilliseconds = min(config.load.lingerMilliseconds, 50)
+        try config.validate()
+        return config
+    }
+
+    public static func run(_ options: Options) async throws {
+        var config = try configuration(options)
+        if options.dryRun {
+            print("callfeed dev would start: a \(options.brokers)-broker mock Kafka cluster on 127.0.0.1, then")
+            print(config.redactedSummary)
+            return
+        }
+        let logger = config.log.bootstrap(label: "callfeed-dev")
+        let cluster = try KafkaMockCluster(brokers: options.brokers)
+        let topics = Topics(prefix: config.kafka.topicPrefix)
+        let replication = min(options.brokers, 3)
+        try cluster.createTopic(topics.calls, partitions: 6, replicationFactor: replication)
+        try cluster.createTopic(topics.raw, partitions: 6, replicationFactor: replication)
+        try cluster.createTopic(topics.deadLetters, partitions: 1, replicationFactor: replication)
+        config.kafka.bootstrapServers = cluster.bootstrapServers
+
+        let registry = PrometheusCollectorRegistry()
+        let sink = try Builders.makeSink(config)
+        let loader = try Builders.makeLoader(config, sink: sink, registry: registry, logger: logger)
+        try loader.prepare()
+        loader.start()
+        let producer = try Builders.makeProducer(config, clientID: "callfeed-dev-ingest")
+        let receiver = Builders.makeReceiver(config, producer: producer, registry: registry, logger: logger)
+        let server = Builders.makeServer(config, receiver: receiver)
+        try server.start()
+
+        printBanner(config: config, port: server.port, bootstrap: cluster.bootstrapServers, topics: topics,
+                    brokers: options.brokers, custom: options.configPath != nil)
+        // Services stop in reverse order: the receiver first (no new events), then the loader,
+        // which drains what Kafka already holds into the warehouse before the in-memory cluster goes.
+        let group = ServiceGroup(services: [LoaderService(loader: loader, drain: true), IngestService(server: server, producer: producer)],
+                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+        sink.close()
+        withExtendedLifetime(cluster) {}
+        say("callfeed dev stopped cleanly")
+    }
+
+    static func printBanner(config: CallFeedConfiguration, port: UInt16, bootstrap: String, topics: Topics, brokers: Int32, custom: Bool) {
+        let base = "http://\(config.ingest.listenHost):\(port)"
+        let db = URL(fileURLWithPath: config.load.sqlitePath).standardizedFileURL.path
+        var lines = [
+            "CallFeed dev (embedded) is running",
+            "  Kafka (mock, \(brokers) brokers): \(bootstrap)",
+            "    topics: \(topics.calls), \(topics.raw), \(topics.deadLetters)",
+        ]
+        if custom {
+            for path in Builders.makeRoutes(config).map(\.path) { lines.append("  Webhook: POST \(base)\(path)") }
+        } else {
+            lines.append("  Webhook: POST \(base)/webhooks/callkeeper?token=\(devToken)")
+            lines.append("  Webhook: POST \(base)/webhooks/ctm  (X-CTM-Time + X-CTM-Signature, secret \(devSecret))")
+        }
+        lines += [
+            "  Health:  \(base)/healthz  \(base)/readyz  \(base)/metrics",
+            "  Warehouse (SQLite): \(db)",
+            "    sqlite3 \(db) 'select * from calls'",
+            "Ctrl-C to stop.",
+        ]
+        say(lines.joined(separator: "\n"))
+    }
+
+    /// Writes to stdout unbuffered (the banner must reach a pipe at once).
+    static func say(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+}

@@ -1,0 +1,239 @@
+import CallFeedCore
+import Foundation
+import Kafka
+import Logging
+import Synchronization
+import Warehouse
+
+public struct LoaderConfiguration: Sendable {
+    public var topics: Topics
+    /// Most messages per warehouse transaction.
+    public var batchSize: Int
+    /// How long to wait for a batch to fill once its first message arrived.
+    public var linger: Duration
+    public init(topics: Topics = Topics(), batchSize: Int = 500, linger: Duration = .milliseconds(100)) {
+        self.topics = topics; self.batchSize = batchSize; self.linger = linger
+    }
+}
+
+/// What one batch did (for logs, metrics and tests).
+public struct BatchReport: Sendable, Equatable {
+    public var messages: Int
+    public var duplicatesDropped: Int
+    public var deadLettered: Int
+    public var summary: ApplySummary
+}
+
+/// `callfeed-load`'s engine: reads `calls.v1` as a consumer-group member, drops exact duplicates,
+/// writes each batch to the warehouse in one transaction, and only then commits the offsets.
+///
+/// Crash anywhere and the uncommitted batch is read again; the sink's idempotent upsert makes the
+/// second write a no-op for what the first already stored. A message that is not a valid CallEvent
+/// goes to the dead-letter topic (acknowledged before the offset commit) and the batch goes on.
+/// Warehouse errors marked transient (locked, I/O, connection) are retried with backoff, never
+/// dead-lettered. Runs on its own thread: the consumer, sink and SQLite calls all block.
+///
+/// `@unchecked Sendable`: the consumer and sink are touched only by the loader thread; the stop
+/// flag is atomic.
+public final class CallLoader: @unchecked Sendable {
+    let consumer: KafkaConsumer
+    let sink: any WarehouseSink
+    let deadLetters: KafkaProducer
+    let configuration: LoaderConfiguration
+    let metrics: LoadMetrics
+    let logger: Logger
+    private let stopping = Atomic<Bool>(false)
+    private let draining = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private let started = Atomic<Bool>(false)
+    /// Called after every committed batch (tests and progress output).
+    public var onBatch: (@Sendable (BatchReport) -> Void)?
+
+    public init(consumer: KafkaConsumer, sink: any WarehouseSink, deadLetters: KafkaProducer,
+                configuration: LoaderConfiguration, metrics: LoadMetrics, logger: Logger) {
+        self.consumer = consumer
+        self.sink = sink
+        self.deadLetters = deadLetters
+        self.configuration = configuration
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// Prepares the warehouse schema and subscribes. Throws on configuration problems.
+    public func prepare() throws {
+        try sink.prepare()
+        try consumer.subscribe([configuration.topics.calls])
+    }
+
+    /// Starts the loader thread.
+    public func start() {
+        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = "callfeed-loader"
+        thread.start()
+    }
+
+    /// Finishes the batch in hand (warehouse commit, then offset commit), leaves the group and
+    /// returns when the thread has stopped. With `drain`, first loads everything already in the
+    /// topic (until a poll finds nothing): the embedded mode's Kafka lives in memory, so what it
+    /// holds must reach the warehouse before the process exits.
+    public func stop(drain: Bool = false) {
+        if drain { draining.store(true, ordering: .releasing) } else { stopping.store(true, ordering: .releasing) }
+        if started.load(ordering: .acquiring) { finished.wait() }
+        consumer.close()
+    }
+
+    private var isStopping: Bool { stopping.load(ordering: .acquiring) }
+
+    private func run() {
+        logger.info("loader started", metadata: ["topic": "\(configuration.topics.calls)", "batch_size": "\(configuration.batchSize)"])
+        while !isStopping {
+            let batch = collectBatch()
+            guard !batch.isEmpty else {
+                if draining.load(ordering: .acquiring) { stopping.store(true, ordering: .releasing) }
+                continue
+            }
+            let begun = ContinuousClock.now
+            guard let report = process(batch) else { continue }
+            metrics.batch(messages: report.messages, duplicatesDropped: report.duplicatesDropped,
+                          deadLettered: report.deadLettered, summary: report.summary, duration: ContinuousClock.now - begun)
+            logger.debug("batch loaded", metadata: ["messages": "\(report.messages)", "summary": "\(report.summary)"])
+            onBatch?(report)
+        }
+        logger.info("loader stopped")
+    }
+
+    /// Up to `batchSize` messages: waits up to 200 ms for the first (so stop is noticed), then up
+    /// to `linger` for the rest.
+    private func collectBatch() -> [KafkaMessage] {
+        var batch: [KafkaMessage] = []
+        var deadline: ContinuousClock.Instant?
+        while batch.count < configuration.batchSize {
+            let wait: Int32
+            if let deadline {
+                let left = deadline - .now
+                guard left > .zero else { break }
+                wait = Int32(max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+            } else {
+                wait = 200
+            }
+            do {
+                guard let message = try consumer.poll(timeoutMilliseconds: wait) else {
+                    if deadline == nil { break } else { continue }
+                }
+                batch.append(message)
+                if deadline == nil { deadline = .now + configuration.linger }
+            } catch {
+                logger.warning("consumer error", metadata: ["error": "\(error)"])
+                if deadline == nil { break }
+            }
+        }
+        return batch
+    }
+
+    /// Decode, dead-letter, dedupe, write, commit. Returns nil if stopped before the warehouse
+    /// commit (the offsets stay uncommitted and the batch will be read again).
+    func process(_ batch: [KafkaMessage]) -> BatchReport? {
+        var events: [CallEvent] = []
+        var deadLettered = 0
+        for message in batch {
+            do {
+                events.append(try CallEvent.decode(message.value))
+            } catch {
+                guard deadLetter(message, reason: error.reason) else { return nil }
+                deadLettered += 1
+            }
+        }
+        let (distinct, dropped) = CallEvent.droppingExactDuplicates(events)
+        guard let (summary, rejected) = write(distinct) else { return nil }
+        deadLettered += rejected
+        commit(batch)
+        return BatchReport(messages: batch.count, duplicatesDropped: dropped, deadLettered: deadLettered, summary: summary)
+    }
+
+    /// The batch in one transaction, retrying transient errors; if the sink refuses the batch
+    /// for a non-transient reason, each event is written alone and those that still fail go to
+    /// the dead-letter topic. Returns the summary and the count dead-lettered, nil if stopped.
+    private func write(_ events: [CallEvent]) -> (ApplySummary, Int)? {
+        guard !events.isEmpty else { return (ApplySummary(), 0) }
+        switch applyRetrying(events) {
+        case .some(.success(let summary)): return (summary, 0)
+        case .none: return nil
+        case .some(.failure(let error)):
+            logger.warning("batch refused by the warehouse; writing events one by one", metadata: ["error": "\(error)"])
+        }
+        var total = ApplySummary()
+        var rejected = 0
+        for event in events {
+            switch applyRetrying([event]) {
+            case .none: return nil
+            case .some(.success(let s)):
+                total.inserted += s.inserted; total.updated += s.updated
+                total.unchanged += s.unchanged; total.revisionsAdded += s.revisionsAdded
+            case .some(.failure(let error)):
+                let message = KafkaMessage(topic: configuration.topics.calls, partition: -1, offset: -1,
+                                           key: Array(event.eventID.utf8), value: event.jsonBytes())
+                guard deadLetter(message, reason: "warehouse refused the event: \(error.reason)") else { return nil }
+                rejected += 1
+            }
+        }
+        return (total, rejected)
+    }
+
+    /// nil if stopped while retrying a transient error.
+    private func applyRetrying(_ events: [CallEvent]) -> Result<ApplySummary, WarehouseError>? {
+        var backoff = Duration.milliseconds(100)
+        while true {
+            do {
+                return .success(try sink.apply(events, loadedAt: .now()))
+            } catch where error.isTransient {
+                metrics.retried()
+                logger.warning("warehouse unavailable; retrying", metadata: ["error": "\(error)", "backoff": "\(backoff)"])
+                if isStopping { return nil }
+                Thread.sleep(forTimeInterval: Double(backoff.components.seconds) + Double(backoff.components.attoseconds) / 1e18)
+                backoff = min(backoff * 2, .seconds(5))
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+
+    /// Sends a message to the dead-letter topic and waits for the acknowledgement, retrying until
+    /// it is durable (returns false only if stopped first: then nothing is committed).
+    private func deadLetter(_ message: KafkaMessage, reason: String) -> Bool {
+        logger.warning("dead-lettering a message", metadata: ["partition": "\(message.partition)", "offset": "\(message.offset)", "reason": "\(reason)"])
+        let headers = [(RecordHeader.reason, reason), (RecordHeader.stage, "load"),
+                       ("origin", "\(message.topic)/\(message.partition)/\(message.offset)")]
+        while true {
+            do {
+                _ = try deadLetters.sendBlocking(topic: configuration.topics.deadLetters, key: message.key,
+                                                 value: message.value, headers: headers)
+                return true
+            } catch {
+                logger.error("dead-letter topic unavailable; retrying", metadata: ["error": "\(error)"])
+                if isStopping { return false }
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+        }
+    }
+
+    /// Commits the next offset of every partition in the batch (after the warehouse commit).
+    /// A failed commit (e.g. the partition moved to another loader) is logged: the batch will be
+    /// re-read and its rows are already stored, so the re-write changes nothing.
+    private func commit(_ batch: [KafkaMessage]) {
+        var next: [TopicPartitionOffset] = []
+        let grouped = Dictionary(grouping: batch) { "\($0.topic)\u{1F}\($0.partition)" }
+        for messages in grouped.values {
+            let last = messages.max { $0.offset < $1.offset }!
+            next.append(TopicPartitionOffset(topic: last.topic, partition: last.partition, offset: last.offset + 1))
+        }
+        do {
+            try consumer.commit(next)
+        } catch {
+            logger.warning("offset commit failed; the batch will be re-read and deduplicated", metadata: ["error": "\(error)"])
+        }
+    }
+}
