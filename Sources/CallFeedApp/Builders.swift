@@ -56,11 +56,13 @@ public enum Builders {
     public static func makeServer(_ config: CallFeedConfiguration, receiver: WebhookReceiver) -> HTTPServer {
         // A request waits at most for Kafka's delivery timeout plus a margin; then the server answers 503.
         let deadline = Duration.milliseconds(config.kafka.deliveryTimeoutMilliseconds + 2_000)
-        return HTTPServer(configuration: HTTPServerConfiguration(
+        let server = HTTPServer(configuration: HTTPServerConfiguration(
             host: config.ingest.listenHost, port: UInt16(config.ingest.listenPort), maxBodyBytes: config.ingest.maxBodyBytes,
             connectionLimit: UInt32(config.ingest.connectionLimit),
             connectionTimeoutSeconds: UInt32(config.ingest.connectionTimeoutSeconds), responseDeadline: deadline),
             handler: receiver.handle)
+        server.observer = receiver.observe
+        return server
     }
 
     public static func makeSink(_ config: CallFeedConfiguration) throws(WarehouseError) -> any WarehouseSink {

@@ -13,6 +13,7 @@ public struct CallFeedConfiguration: Sendable, Equatable {
     public init() {}
 
     public struct KafkaSettings: Sendable, Equatable {
+        public init() {}
         public var bootstrapServers = "127.0.0.1:9092"
         public var topicPrefix = "callfeed"
         /// Producer `message.timeout.ms`: a webhook not acknowledged by then is answered 503.
@@ -22,6 +23,7 @@ public struct CallFeedConfiguration: Sendable, Equatable {
     }
 
     public struct IngestSettings: Sendable, Equatable {
+        public init() {}
         public var listenHost = "127.0.0.1"
         public var listenPort = 8080
         public var maxBodyBytes = 1_048_576
@@ -32,6 +34,7 @@ public struct CallFeedConfiguration: Sendable, Equatable {
     }
 
     public struct LoadSettings: Sendable, Equatable {
+        public init() {}
         public var groupID = "callfeed-load"
         public var batchSize = 500
         public var lingerMilliseconds = 100
@@ -44,6 +47,7 @@ public struct CallFeedConfiguration: Sendable, Equatable {
     }
 
     public struct LogSettings: Sendable, Equatable {
+        public init() {}
         /// trace, debug, info, notice, warning, error, critical
         public var level = "info"
         /// `json` (one object per line) or `text`.
@@ -51,11 +55,17 @@ public struct CallFeedConfiguration: Sendable, Equatable {
     }
 
     public struct SourceSettings: Sendable, Equatable {
+        public init() {}
         public var callkeeper: [CallKeeperSource] = []
         public var ctm: [CTMSource] = []
     }
 
     public struct CallKeeperSource: Sendable, Equatable {
+        public init() {}
+        public init(name: String, accountID: String, token: String, timezone: String = "UTC", defaultCountry: String = "RU") {
+            self.name = name; self.accountID = accountID; self.token = token
+            self.timezone = timezone; self.defaultCountry = defaultCountry
+        }
         public var name = "callkeeper"
         public var accountID = ""
         /// Secret that webhook URLs must carry as `?token=`.
@@ -66,6 +76,10 @@ public struct CallFeedConfiguration: Sendable, Equatable {
     }
 
     public struct CTMSource: Sendable, Equatable {
+        public init() {}
+        public init(name: String, accountID: String, secrets: [String], defaultCountry: String = "US") {
+            self.name = name; self.accountID = accountID; self.secrets = secrets; self.defaultCountry = defaultCountry
+        }
         public var name = "ctm"
         public var accountID = ""
         /// Webhook signing secrets; list two while rotating.

@@ -33,37 +33,39 @@ public final class WebhookReceiver: Sendable {
 
     /// The server's handler.
     public func handle(_ request: HTTPRequest, _ responder: any HTTPResponder) {
-        let counted = CountingResponder(inner: responder, route: metricRoute(request.path), metrics: metrics)
         switch (request.method, request.path) {
         case ("GET", "/healthz"):
-            counted.respond(.json(200, #"{"status":"ok"}"#))
+            responder.respond(.json(200, #"{"status":"ok"}"#))
         case ("GET", "/readyz"):
             // A metadata round-trip blocks up to a second: not on the server's thread.
             let producer = publisher.producer
             Thread.detachNewThread {
                 let ok = producer.brokersReachable(timeoutMilliseconds: 1000)
-                counted.respond(ok ? .json(200, #"{"status":"ready"}"#) : .error(503, "Kafka brokers not reachable"))
+                responder.respond(ok ? .json(200, #"{"status":"ready"}"#) : .error(503, "Kafka brokers not reachable"))
             }
         case ("GET", "/metrics"):
-            counted.respond(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
+            responder.respond(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
                                          body: metrics.registry.emitToBuffer()))
         case (let method, let path):
             guard let route = routes[path] else {
-                counted.respond(.error(404, "no such endpoint"))
+                responder.respond(.error(404, "no such endpoint"))
                 return
             }
             guard method == "POST" else {
                 var response = HTTPResponse.error(405, "use POST")
                 response.headers.append(("Allow", "POST"))
-                counted.respond(response)
+                responder.respond(response)
                 return
             }
-            receive(request, route: route, responder: counted)
+            receive(request, route: route, responder: responder)
         }
     }
 
-    private func metricRoute(_ path: String) -> String {
-        routes[path] != nil || ["/healthz", "/readyz", "/metrics"].contains(path) ? path : "other"
+    /// Counts an answer (the server reports every one, its own 413/503 included). Unknown paths
+    /// are counted as `other` so that scanners cannot blow up the label set.
+    public func observe(path: String, status: Int) {
+        let route = routes[path] != nil || ["/healthz", "/readyz", "/metrics"].contains(path) ? path : "other"
+        metrics.request(route: route, status: status)
     }
 
     private func receive(_ request: HTTPRequest, route: any WebhookRoute, responder: some HTTPResponder) {
@@ -123,17 +125,5 @@ public final class WebhookReceiver: Sendable {
                 responder.respond(.error(503, "could not record the rejected body; retry"))
             }
         }
-    }
-}
-
-/// Counts each answer by route and status as it goes out.
-private struct CountingResponder: HTTPResponder {
-    let inner: any HTTPResponder
-    let route: String
-    let metrics: IngestMetrics
-
-    func respond(_ response: HTTPResponse) {
-        metrics.request(route: route, status: response.status)
-        inner.respond(response)
     }
 }

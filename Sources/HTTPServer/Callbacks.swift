@@ -11,7 +11,8 @@ private let collectValue: MHD_KeyValueIterator = { cls, _, key, value in
     return .YES
 }
 
-private func queue(_ response: HTTPResponse, on connection: OpaquePointer?) -> MHD_Result {
+private func queue(_ response: HTTPResponse, for state: RequestState, on connection: OpaquePointer?) -> MHD_Result {
+    state.server?.observer?(state.path, response.status)
     let mhdResponse = response.body.withUnsafeBytes { bytes in
         MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress),
                                         .RESPMEM_MUST_COPY)
@@ -63,22 +64,22 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
     }
 
     if state.tooLarge {
-        return queue(.error(413, "body larger than \(server.configuration.maxBodyBytes) bytes"), on: connection)
+        return queue(.error(413, "body larger than \(server.configuration.maxBodyBytes) bytes"), for: state, on: connection)
     }
     if state.dispatched {
         // Resumed: the responder has the answer.
         guard let response = state.takeResponse() else { return .YES }
-        return queue(response, on: connection)
+        return queue(response, for: state, on: connection)
     }
     if server.draining.load(ordering: .acquiring) {
-        return queue(.error(503, "server shutting down"), on: connection)
+        return queue(.error(503, "server shutting down"), for: state, on: connection)
     }
     state.dispatched = true
     state.deadline = .now + server.configuration.responseDeadline
     server.pending.withLock { $0[ObjectIdentifier(state)] = state }
     server.handler(state.request, state)
     if let response = state.answerOrSuspend() {
-        return queue(response, on: connection)
+        return queue(response, for: state, on: connection)
     }
     return .YES
 }

@@ -51,6 +51,9 @@ public final class HTTPServer: @unchecked Sendable {
     let draining = Atomic<Bool>(false)
     private let watchdog = Watchdog()
     public private(set) var port: UInt16 = 0
+    /// Sees every answer sent, the server's own (413, 503) included: path and status, for metrics.
+    /// Set before ``start()``.
+    public var observer: (@Sendable (_ path: String, _ status: Int) -> Void)?
 
     public init(configuration: HTTPServerConfiguration, handler: @escaping HTTPHandler) {
         self.configuration = configuration

@@ -122,6 +122,19 @@ public final class KafkaProducer: @unchecked Sendable {
         return err == RD_KAFKA_RESP_ERR_NO_ERROR
     }
 
+    /// Messages in `topic` (sum over `partitions` of high minus low watermark), asked of the brokers.
+    public func messageCount(topic: String, partitions: [Int32], timeoutMilliseconds: Int32 = 5_000) throws(KafkaError) -> Int64 {
+        var total: Int64 = 0
+        for partition in partitions {
+            var low: Int64 = 0
+            var high: Int64 = 0
+            let err = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, timeoutMilliseconds)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "watermarks of \(topic)/\(partition)") }
+            total += high - low
+        }
+        return total
+    }
+
     /// Messages queued or in flight (not yet acknowledged).
     public var outstanding: Int { Int(rd_kafka_outq_len(handle)) }
 

@@ -1,0 +1,40 @@
+import CallFeedCore
+
+/// A warehouse the loader writes ``CallEvent``s into: one `calls` row per call (its newest revision)
+/// and an append-only `call_revisions` audit (every distinct revision once).
+///
+/// The loader owns one sink on one thread: it calls ``prepare()`` once, then ``apply(_:loadedAt:)``
+/// per Kafka batch, commits the Kafka offsets only after `apply` returned, and calls ``close()`` on
+/// shutdown. Because any event may be delivered again (after a crash between the sink's commit and
+/// the offset commit), every conformant sink must make `apply` idempotent and order-tolerant exactly
+/// as docs/warehouse.md describes:
+///
+/// - An exact re-send (same `event_id` and `revision`) leaves the `calls` row untouched, `loaded_at`
+///   included, and adds no `call_revisions` row.
+/// - A different revision replaces the row only if its `version_key` is greater than the stored one
+///   (newest `source_updated_at` wins, else newest `received_at`, then the revision text).
+/// - The whole batch is one transaction: after an error nothing of the batch is visible.
+///
+/// - Important: Sinks are not `Sendable`; use one from one thread (or one actor) at a time.
+public protocol WarehouseSink: AnyObject {
+    /// Creates the schema, or migrates it to the version this build expects.
+    ///
+    /// Idempotent: calling it on an up-to-date warehouse changes nothing. Migrations only ever add;
+    /// a warehouse whose schema is newer than this build knows is refused, never rewritten.
+    /// - Throws: ``WarehouseError``; `isTransient` when the warehouse was busy or unreachable.
+    func prepare() throws(WarehouseError)
+
+    /// Writes a batch of events in one transaction: all of it or none of it.
+    ///
+    /// Events are applied in array order, so a batch may hold several revisions of one call.
+    /// - Parameters:
+    ///   - events: The batch, exact duplicates already removed by the loader (keeping them is harmless).
+    ///   - loadedAt: The time to record in `loaded_at` for rows this batch inserts or changes.
+    /// - Returns: What happened, one count per event (see ``ApplySummary``).
+    /// - Throws: ``WarehouseError``. The transaction was rolled back; retry the same batch when
+    ///   `isTransient`, otherwise the batch holds something the warehouse rejects.
+    func apply(_ events: [CallEvent], loadedAt: Timestamp) throws(WarehouseError) -> ApplySummary
+
+    /// Releases the connection. Idempotent; afterwards `prepare` and `apply` throw.
+    func close()
+}
