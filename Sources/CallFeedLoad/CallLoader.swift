@@ -154,8 +154,8 @@ public final class CallLoader: @unchecked Sendable {
         return BatchReport(messages: batch.count, duplicatesDropped: dropped, deadLettered: deadLettered, summary: summary)
     }
 
-    /// The batch in one transaction, retrying transient errors; if the sink refuses the batch
-    /// for a non-transient reason, each event is written alone and those that still fail go to
+    /// The batch in one transaction, retrying errors that are not the data's fault; if the sink
+    /// refuses the batch's data (constraint, type), each event is written alone and those that still fail go to
     /// the dead-letter topic. Returns the summary and the count dead-lettered, nil if stopped.
     private func write(_ events: [CallEvent]) -> (ApplySummary, Int)? {
         guard !events.isEmpty else { return (ApplySummary(), 0) }
@@ -189,9 +189,11 @@ public final class CallLoader: @unchecked Sendable {
         while true {
             do {
                 return .success(try sink.apply(events, loadedAt: .now()))
-            } catch where error.isTransient {
+            } catch where error.isTransient || !error.isDataError {
+                // Unavailable (transient) or broken (not the data's fault): retry, never dead-letter.
                 metrics.retried()
-                logger.warning("warehouse unavailable; retrying", metadata: ["error": "\(error)", "backoff": "\(backoff)"])
+                logger.log(level: error.isTransient ? .warning : .error, "warehouse write failed; retrying",
+                           metadata: ["error": "\(error)", "backoff": "\(backoff)"])
                 if isStopping { return nil }
                 Thread.sleep(forTimeInterval: Double(backoff.components.seconds) + Double(backoff.components.attoseconds) / 1e18)
                 backoff = min(backoff * 2, .seconds(5))

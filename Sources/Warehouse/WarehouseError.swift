@@ -33,3 +33,12 @@ public struct WarehouseError: Error, Sendable, CustomStringConvertible {
         "\(reason) (code \(code)\(isTransient ? ", transient" : ""); \(file):\(line))"
     }
 }
+
+extension WarehouseError {
+    /// The data itself was refused (constraint violation, type mismatch, value too big), so
+    /// writing the events one by one and dead-lettering those still refused is right. Anything
+    /// else that is not transient (a corrupt file, a misconfiguration) is not the events' fault:
+    /// the loader keeps retrying and alerts instead of dead-lettering good data. Codes are SQLite's
+    /// primary result codes (TOOBIG 18, CONSTRAINT 19, MISMATCH 20); other sinks map to them.
+    public var isDataError: Bool { [18, 19, 20].contains(code & 0xFF) }
+}
