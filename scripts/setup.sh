@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what CallFeed needs on Debian/Ubuntu when it is missing: the C libraries' -dev packages
+# (librdkafka, libmicrohttpd, libcurl, sqlite3) and pkg-config. Sourced by dev.sh and test.sh.
+set -euo pipefail
+
+CALLFEED_APT_PACKAGES=(librdkafka-dev libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev pkg-config sqlite3)
+
+callfeed_setup() {
+    local missing=()
+    for p in "${CALLFEED_APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if ((${#missing[@]})); then
+        echo "callfeed: installing ${missing[*]}" >&2
+        local sudo=""
+        if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    if ! command -v swift >/dev/null 2>&1; then
+        if [ -x /opt/swift/usr/bin/swift ]; then
+            export PATH="/opt/swift/usr/bin:$PATH"
+        else
+            echo "callfeed: Swift 6 toolchain not found (see https://www.swift.org/install/linux/)" >&2
+            exit 1
+        fi
+    fi
+}
