@@ -1,0 +1,72 @@
+import CallFeedApp
+import Foundation
+import Testing
+
+@Suite struct ConfigurationTests {
+    static let examplePath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("examples/callfeed.yaml").path
+
+    func reason(_ body: () throws -> Void) -> String? {
+        do { try body(); return nil } catch let error as ConfigurationError { return error.reason } catch { return "\(error)" }
+    }
+
+    @Test func exampleFileLoadsWithSecretsFromTheEnvironment() throws {
+        let config = try CallFeedConfiguration.load(path: Self.examplePath, environment: [
+            "CALLKEEPER_WEBHOOK_TOKEN": "token-from-env", "CTM_WEBHOOK_SECRET": "a:b#c",
+        ])
+        #expect(config.sources.callkeeper.first?.token == "token-from-env")
+        #expect(config.sources.callkeeper.first?.timezone == "UTC")
+        #expect(config.sources.ctm.first?.secrets == ["a:b#c"])  // the unset previous secret is dropped
+        #expect(config.kafka.bootstrapServers == "127.0.0.1:9092")
+        #expect(config.load.batchSize == 500)
+        #expect(!config.redactedSummary.contains("token-from-env"))
+        #expect(!config.redactedSummary.contains("a:b#c"))
+    }
+
+    @Test func missingVariableIsNamedWithItsKey() {
+        let r = reason { _ = try CallFeedConfiguration.load(path: Self.examplePath, environment: ["CTM_WEBHOOK_SECRET": "x"]) }
+        #expect(r == "sources.callkeeper[0].token needs environment variable CALLKEEPER_WEBHOOK_TOKEN, which is not set")
+    }
+
+    @Test func substitutionForms() throws {
+        let yaml = """
+        kafka:
+          bootstrap_servers: "${HOST:-localhost}:${PORT}"
+          topic_prefix: ${EMPTY:-fallback}
+        ingest:
+          listen_port: ${LISTEN}
+        """
+        let config = try CallFeedConfiguration.parse(yaml, environment: ["PORT": "9093", "EMPTY": "", "LISTEN": "8181"])
+        #expect(config.kafka.bootstrapServers == "localhost:9093")
+        #expect(config.kafka.topicPrefix == "fallback")
+        #expect(config.ingest.listenPort == 8181)
+    }
+
+    @Test func unknownKeysAndWrongKindsAreErrors() {
+        #expect(reason { _ = try CallFeedConfiguration.parse("load:\n  batchsize: 5\n", environment: [:]) }?
+            .hasPrefix("unknown configuration key load.batchsize") == true)
+        #expect(reason { _ = try CallFeedConfiguration.parse("load:\n  batch_size: many\n", environment: [:]) }
+            == "load.batch_size must be an integer")
+        #expect(reason { _ = try CallFeedConfiguration.parse("kafka: [1, 2]\n", environment: [:]) } == "kafka must be a mapping")
+        #expect(reason { _ = try CallFeedConfiguration.parse("kafka: {bootstrap_servers: \"${X\"}\n", environment: [:]) }?
+            .contains("unterminated") == true)
+    }
+
+    @Test func validationCatchesBadSources() {
+        let badZone = """
+        sources:
+          callkeeper:
+            - {account_id: a, token: abcdefgh, timezone: Mars/Olympus}
+        """
+        #expect(reason { _ = try CallFeedConfiguration.parse(badZone, environment: [:]) }?.contains("not an IANA time zone") == true)
+        let shortToken = "sources:\n  callkeeper:\n    - {account_id: a, token: abc}\n"
+        #expect(reason { _ = try CallFeedConfiguration.parse(shortToken, environment: [:]) }?.contains("at least 8") == true)
+        let noSecret = "sources:\n  ctm:\n    - {account_id: a, secrets: [\"${S:-}\"]}\n"
+        #expect(reason { _ = try CallFeedConfiguration.parse(noSecret, environment: [:]) }?.contains("needs at least one secret") == true)
+        #expect(reason { _ = try CallFeedConfiguration.parse("load: {sink: oracle}\n", environment: [:]) }?.contains("not available") == true)
+    }
+
+    @Test func emptyFileGivesDefaults() throws {
+        #expect(try CallFeedConfiguration.parse("", environment: [:]) == CallFeedConfiguration())
+    }
+}
