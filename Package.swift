@@ -73,13 +73,16 @@ let package = Package(
         ]),
 
         // MARK: Tests
-        .testTarget(name: "CallFeedCoreTests", dependencies: ["CallFeedCore", "CallFeedVendors"],
+        // Helpers shared by the test targets (a JSON Schema validator for schemas/).
+        .target(name: "CallFeedTestSupport", dependencies: ["CallFeedCore"], path: "Tests/Support"),
+        .testTarget(name: "CallFeedCoreTests", dependencies: ["CallFeedCore", "CallFeedVendors", "CallFeedTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "CallFeedCore"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTPServer", "HTTPClient"]),
         .testTarget(name: "CallFeedIntegrationTests", dependencies: [
             "CallFeedApp", "CallFeedIngest", "CallFeedLoad", "CallFeedCore", "Kafka", "Warehouse", "HTTPClient",
+            "CallFeedTestSupport",
         ]),
     ]
 )

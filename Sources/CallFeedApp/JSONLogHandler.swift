@@ -1,5 +1,5 @@
 import Foundation
-import HTTPServer
+import CallFeedCore
 import Logging
 import Synchronization
 
@@ -30,9 +30,9 @@ public struct StructuredLogHandler: LogHandler {
         let ts = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
         let line: String
         if json {
-            var fields = ["\"ts\":\(jsonString(ts))", "\"level\":\(jsonString(event.level.rawValue))",
-                          "\"logger\":\(jsonString(label))", "\"msg\":\(jsonString(event.message.description))"]
-            for (k, v) in all.sorted(by: { $0.key < $1.key }) { fields.append("\(jsonString(k)):\(jsonString(v.description))") }
+            var fields = ["\"ts\":\(jsonStringLiteral(ts))", "\"level\":\(jsonStringLiteral(event.level.rawValue))",
+                          "\"logger\":\(jsonStringLiteral(label))", "\"msg\":\(jsonStringLiteral(event.message.description))"]
+            for (k, v) in all.sorted(by: { $0.key < $1.key }) { fields.append("\(jsonStringLiteral(k)):\(jsonStringLiteral(v.description))") }
             line = "{" + fields.joined(separator: ",") + "}\n"
         } else {
             let meta = all.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: " ")

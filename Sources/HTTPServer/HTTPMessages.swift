@@ -1,3 +1,5 @@
+import Foundation
+
 /// A request as the server hands it to a handler: the body complete and within the size cap.
 public struct HTTPRequest: Sendable {
     public var method: String
@@ -37,27 +39,11 @@ public struct HTTPResponse: Sendable {
 
     /// `{"error": reason}` with the reason JSON-escaped.
     public static func error(_ status: Int, _ reason: String) -> HTTPResponse {
-        json(status, "{\"error\":\(jsonString(reason))}")
+        let body = (try? JSONEncoder().encode(["error": reason])) ?? Data(#"{"error":"unprintable reason"}"#.utf8)
+        return HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: Array(body))
     }
 }
 
-/// A JSON string literal for `text` (quotes, backslashes and control characters escaped).
-public func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20:
-            out += "\\u00" + (scalar.value < 16 ? "0" : "") + String(scalar.value, radix: 16)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
 
 /// Answers one request exactly once, from any thread (e.g. a Kafka delivery report).
 /// Later calls are ignored, so a deadline and a late delivery report cannot both answer.

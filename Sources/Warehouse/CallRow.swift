@@ -103,24 +103,6 @@ enum CallRow {
         "[" + strings.map(jsonString).joined(separator: ",") + "]"
     }
 
-    /// A JSON string literal: `"` and `\` escaped, control characters as `\n`, `\r`, `\t` or `\u00XX`,
-    /// everything else (including non-ASCII) as is. Deterministic on every platform, unlike
-    /// `JSONEncoder`'s choices.
-    static func jsonString(_ string: String) -> String {
-        var out = "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal (shared with the rest of CallFeed: ``jsonStringLiteral(_:)``).
+    static func jsonString(_ string: String) -> String { jsonStringLiteral(string) }
 }

@@ -1,17 +1,13 @@
 import CallFeedCore
+import CallFeedTestSupport
 import CallFeedVendors
 import Foundation
 import Testing
 
 @Suite("CallEvent v1 JSON Schema")
 struct SchemaConformanceTests {
-    /// `schemas/call_event.v1.json`, found from this file's path (Tests/CallFeedCoreTests/ → package root).
-    static let schemaURL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("schemas/call_event.v1.json")
-
     private func validator() throws -> SchemaValidator {
-        try SchemaValidator(contentsOf: Self.schemaURL)
+        try SchemaValidator.callEventV1()
     }
 
     private func publishedSample() throws -> JSONValue {

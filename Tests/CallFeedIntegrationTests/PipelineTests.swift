@@ -1,4 +1,5 @@
 import CallFeedCore
+import CallFeedTestSupport
 import Foundation
 import HTTPClient
 import Kafka
@@ -75,6 +76,16 @@ import Testing
         let posted = (originals + resends + updates).map(\.body)
         #expect(raw.map(\.value).sorted { $0.lexicographicallyPrecedes($1) } == posted.sorted { $0.lexicographicallyPrecedes($1) })
         #expect(raw.allSatisfy { $0.header("source") != nil && $0.header("route") != nil && $0.header("received_at") != nil })
+
+        // Every published CallEvent validates against schemas/call_event.v1.json and is keyed by its event_id.
+        let validator = try SchemaValidator.callEventV1()
+        let published = try pipeline.readAll(pipeline.topics.calls, expecting: 1000)
+        #expect(published.count == 1000)
+        let violations = published.flatMap { validator.validate(bytes: $0.value) }
+        #expect(violations.isEmpty, "\(violations.prefix(5))")
+        #expect(published.allSatisfy { m in
+            (try? JSONValue.parse(m.value))?["event_id"]?.text == m.key.map { String(decoding: $0, as: UTF8.self) }
+        })
     }
 
     @Test func badTokenIs401AndNothingIsProduced() throws {

@@ -11,10 +11,10 @@ import Foundation
 /// ignored. Any other keyword or format is reported as an error, so a schema can never claim more
 /// than this validator checks.
 ///
-/// Self-contained (Foundation and ``CallFeedCore/JSONValue`` only) so other test targets can copy it.
-struct SchemaValidator {
+/// Shared by the test targets (target `CallFeedTestSupport`, in Tests/Support).
+public struct SchemaValidator: Sendable {
     /// The whole schema document, for resolving `$ref`.
-    let root: JSONValue
+    public let root: JSONValue
 
     private static let annotations: Set<String> = [
         "$schema", "$id", "$defs", "title", "description", "$comment", "examples", "default",
@@ -22,24 +22,24 @@ struct SchemaValidator {
     private static let rfc3339 =
         #"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"#
 
-    init(schema: JSONValue) {
+    public init(schema: JSONValue) {
         self.root = schema
     }
 
     /// Loads a schema file.
-    init(contentsOf url: URL) throws {
+    public init(contentsOf url: URL) throws {
         self.root = try JSONValue.parse(Array(try Data(contentsOf: url)))
     }
 
     /// Every way `instance` breaks the schema, each as `"<JSON pointer>: <problem>"`, sorted; empty when valid.
-    func validate(_ instance: JSONValue) -> [String] {
+    public func validate(_ instance: JSONValue) -> [String] {
         var errors: [String] = []
         check(instance, against: root, at: "", errors: &errors)
         return errors.sorted()
     }
 
     /// Validates JSON bytes (as published) against the schema.
-    func validate(bytes: some Collection<UInt8>) -> [String] {
+    public func validate(bytes: some Collection<UInt8>) -> [String] {
         do {
             return validate(try JSONValue.parse(bytes))
         } catch {
@@ -208,4 +208,12 @@ struct SchemaValidator {
         guard let data = try? JSONEncoder().encode(value) else { return "\(value)" }
         return String(decoding: data, as: UTF8.self)
     }
+}
+
+extension SchemaValidator {
+    /// `schemas/call_event.v1.json` of this checkout.
+    public static let callEventV1URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("schemas/call_event.v1.json")
+
+    public static func callEventV1() throws -> SchemaValidator { try SchemaValidator(contentsOf: callEventV1URL) }
 }
