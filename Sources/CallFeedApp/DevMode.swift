@@ -5,6 +5,7 @@ import HTTPServer
 import Warehouse
 import Foundation
 import Kafka
+import Logging
 import Prometheus
 import ServiceLifecycle
 import UnixSignals
@@ -69,6 +70,11 @@ public enum DevMode {
         let receiver = Builders.makeReceiver(config, producer: producer, registry: registry, logger: logger)
         let server = Builders.makeServer(config, receiver: receiver)
         try server.start()
+        // Announce only once the loader holds its partitions, so a hook posted right after the
+        // banner is in the warehouse within a second.
+        if !(await readiness(of: loader)) {
+            logger.warning("loader has no partitions yet; the first events will load once it joins")
+        }
 
         printBanner(config: config, port: server.port, bootstrap: cluster.bootstrapServers, topics: topics,
                     brokers: options.brokers, custom: options.configPath != nil)
@@ -80,6 +86,12 @@ public enum DevMode {
         sink.close()
         withExtendedLifetime(cluster) {}
         say("callfeed dev stopped cleanly")
+    }
+
+    static func readiness(of loader: CallLoader) async -> Bool {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: loader.waitUntilAssigned(timeout: .seconds(15))) }
+        }
     }
 
     static func printBanner(config: CallFeedConfiguration, port: UInt16, bootstrap: String, topics: Topics, brokers: Int32, custom: Bool) {

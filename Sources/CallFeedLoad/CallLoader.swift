@@ -76,6 +76,17 @@ public final class CallLoader: @unchecked Sendable {
         thread.start()
     }
 
+    /// Waits until the group join gave this loader its partitions (librdkafka's mock cluster
+    /// delays the first join by ~3 s). Returns false at the timeout.
+    public func waitUntilAssigned(timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while consumer.assignedPartitionCount() == 0 {
+            if ContinuousClock.now >= deadline { return false }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return true
+    }
+
     /// Finishes the batch in hand (warehouse commit, then offset commit), leaves the group and
     /// returns when the thread has stopped. With `drain`, first loads everything already in the
     /// topic (until a poll finds nothing): the embedded mode's Kafka lives in memory, so what it

@@ -80,6 +80,15 @@ public final class KafkaConsumer: @unchecked Sendable {
         return result
     }
 
+    /// Partitions currently assigned to this member (0 until the group join completes).
+    /// Safe to call from another thread than the polling one.
+    public func assignedPartitionCount() -> Int {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return 0 }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return Int(list.pointee.cnt)
+    }
+
     /// Leaves the group cleanly (revokes partitions) and destroys the handle. Idempotent.
     public func close() {
         guard !closed else { return }
