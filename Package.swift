@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "callfeed", targets: ["callfeed"]),
         .executable(name: "callfeed-ingest", targets: ["callfeed-ingest"]),
         .executable(name: "callfeed-load", targets: ["callfeed-load"]),
+        .executable(name: "callfeed-sandbox", targets: ["callfeed-sandbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -51,9 +52,21 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
 
+        // MARK: Pollers: vendor APIs -> CallEvents, with checkpoints, limits and backfill
+        .target(name: "CallFeedPoll", dependencies: [
+            "CallFeedCore", "CallFeedVendors", "Kafka", "HTTPClient", "Warehouse",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+
+        // MARK: Vendor APIs played by our own server (tests, `callfeed dev --sandbox`)
+        .target(name: "VendorSandbox", dependencies: [
+            "CallFeedCore", "HTTPServer", "HTTPClient", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+
         // MARK: Configuration, lifecycle and the builders the executables call
         .target(name: "CallFeedApp", dependencies: [
-            "CallFeedIngest", "CallFeedLoad", "Kafka", "Warehouse", "HTTPServer",
+            "CallFeedIngest", "CallFeedLoad", "CallFeedPoll", "Kafka", "Warehouse", "HTTPServer",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -71,6 +84,9 @@ let package = Package(
         .executableTarget(name: "callfeed-load", dependencies: [
             "CallFeedApp", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "callfeed-sandbox", dependencies: [
+            "VendorSandbox", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         // MARK: Tests
         // Helpers shared by the test targets (a JSON Schema validator for schemas/).
@@ -80,9 +96,10 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "CallFeedCore"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTPServer", "HTTPClient"]),
+        .testTarget(name: "VendorSandboxTests", dependencies: ["VendorSandbox", "HTTPClient", "CallFeedCore"]),
         .testTarget(name: "CallFeedIntegrationTests", dependencies: [
             "CallFeedApp", "CallFeedIngest", "CallFeedLoad", "CallFeedCore", "Kafka", "Warehouse", "HTTPClient",
-            "CallFeedTestSupport",
+            "CallFeedTestSupport", "CallFeedPoll", "VendorSandbox",
         ]),
     ]
 )

@@ -1,0 +1,200 @@
+import CallFeedCore
+import CallFeedVendors
+import Foundation
+import HTTPClient
+import Kafka
+import Logging
+import Warehouse
+
+/// Polls one call source: incremental runs (`sync`) and history (`backfill`), page by page.
+///
+/// Per page: fetch (rate-limited, retried), map each record (a record that does not map goes to the
+/// dead-letter topic with the reason; the rest of the page goes on), publish and wait for Kafka's
+/// acknowledgement, then save the cursor. The high-water mark advances only when a window is
+/// complete. Killed anywhere, the next run resumes at the last acknowledged page: duplicates are
+/// possible, gaps are not (the loader dedupes).
+public final class CallPoller: @unchecked Sendable {
+    public let source: any CallSource
+    let client: VendorClient
+    let publisher: PagePublisher?
+    let store: StateStore
+    public let settings: PollSettings
+    let logger: Logger
+    let metrics: PollMetrics?
+    /// The config key of the credential, named in errors when the vendor refuses it.
+    let credentialName: String
+
+    /// - Parameter producer: nil for a dry run (fetch and normalise, publish nothing, save nothing).
+    public init(source: any CallSource, client: VendorClient, producer: KafkaProducer?, topics: Topics, store: StateStore,
+                settings: PollSettings, credentialName: String, logger: Logger, metrics: PollMetrics? = nil) {
+        self.source = source
+        self.client = client
+        self.publisher = producer.map { PagePublisher(producer: $0, topics: topics) }
+        self.store = store
+        self.settings = settings
+        self.credentialName = credentialName
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    var isDryRun: Bool { publisher == nil }
+
+    public func accounts() throws(PollError) -> [String] {
+        try source.accounts(client: client)
+    }
+
+    /// One incremental run over every account: from the high-water mark minus the lookback (or
+    /// the configured start) up to now, in chunks.
+    @discardableResult
+    public func sync(now: Timestamp = .now(), progress: ((PollProgress) -> Void)? = nil) throws(PollError) -> RunStatistics {
+        let started = Date()
+        var stats = RunStatistics()
+        let apiBefore = client.requestCount
+        for account in try accounts() {
+            let checkpoints = checkpointsFor(account)
+            if let cursor = try checkpoints.cursor("sync") {
+                // Resume the window a previous run did not finish.
+                try runRange(account: account, from: Timestamp(millisecondsSinceEpoch: cursor.from), to: Timestamp(millisecondsSinceEpoch: cursor.rangeEnd ?? cursor.to),
+                             kind: "sync", channel: .poll, stats: &stats, progress: progress, resume: cursor)
+            }
+            let hwm = try checkpoints.highWaterMark()
+            let from = hwm.map { $0.adding(seconds: -settings.lookback.components.seconds) } ?? settings.initialStart
+            try runRange(account: account, from: from, to: now, kind: "sync", channel: .poll, stats: &stats, progress: progress, resume: nil)
+        }
+        stats.apiCalls = client.requestCount - apiBefore
+        stats.seconds = Date().timeIntervalSince(started)
+        report(stats, run: "sync")
+        return stats
+    }
+
+    /// Replays [`from`, `to`) for every account in chunks, resumable: a stopped backfill continues
+    /// from its last acknowledged page when started again with the same range.
+    @discardableResult
+    public func backfill(from: Timestamp, to: Timestamp, progress: ((PollProgress) -> Void)? = nil) throws(PollError) -> RunStatistics {
+        let started = Date()
+        var stats = RunStatistics()
+        let apiBefore = client.requestCount
+        for account in try accounts() {
+            let cursor = try checkpointsFor(account).cursor("backfill")
+            let resume = cursor.flatMap { $0.rangeEnd == to.millisecondsSinceEpoch ? $0 : nil }
+            if resume != nil { logger.info("resuming backfill", metadata: ["account": "\(account)"]) }
+            try runRange(account: account, from: from, to: to, kind: "backfill", channel: .backfill, stats: &stats, progress: progress, resume: resume)
+        }
+        stats.apiCalls = client.requestCount - apiBefore
+        stats.seconds = Date().timeIntervalSince(started)
+        report(stats, run: "backfill")
+        return stats
+    }
+
+    private func checkpointsFor(_ account: String) -> Checkpoints {
+        Checkpoints(store: store, vendor: source.vendor, source: source.name, account: account, stream: "calls")
+    }
+
+    /// Walks [from, to) chunk by chunk (a resumed cursor first finishes its own chunk).
+    private func runRange(account: String, from: Timestamp, to: Timestamp, kind: String, channel: CallEvent.Channel,
+                          stats: inout RunStatistics, progress: ((PollProgress) -> Void)?, resume: Checkpoints.Cursor?) throws(PollError) {
+        guard from < to else { return }
+        let chunkMs = max(PollSettings.milliseconds(settings.chunk), PollSettings.milliseconds(source.granularity))
+        var windowStart = resume.map { Timestamp(millisecondsSinceEpoch: $0.from) } ?? from
+        var firstCursor = resume
+        while windowStart < to {
+            let windowEnd = Timestamp(millisecondsSinceEpoch: min(to.millisecondsSinceEpoch, windowStart.millisecondsSinceEpoch + chunkMs))
+            try runWindow(account: account, from: windowStart, to: windowEnd, rangeEnd: to, kind: kind, channel: channel,
+                          stats: &stats, resume: firstCursor)
+            firstCursor = nil
+            let done = Double(windowEnd.millisecondsSinceEpoch - from.millisecondsSinceEpoch) / Double(to.millisecondsSinceEpoch - from.millisecondsSinceEpoch)
+            progress?(PollProgress(account: account, windowFrom: windowStart, windowTo: windowEnd, fraction: min(1, done), statistics: stats))
+            windowStart = windowEnd
+        }
+    }
+
+    /// One window, page by page; splits it when the vendor's result cap would truncate it.
+    private func runWindow(account: String, from: Timestamp, to: Timestamp, rangeEnd: Timestamp, kind: String, channel: CallEvent.Channel,
+                           stats: inout RunStatistics, resume: Checkpoints.Cursor?) throws(PollError) {
+        let checkpoints = checkpointsFor(account)
+        var cursor = resume ?? Checkpoints.Cursor(from: from.millisecondsSinceEpoch, to: to.millisecondsSinceEpoch,
+                                                  nextPage: source.firstPage, rangeEnd: rangeEnd.millisecondsSinceEpoch)
+        stats.windows += 1
+        while true {
+            let page = try fetch(cursor.nextPage, account: account, from: from, to: to)
+            stats.pages += 1
+            if cursor.nextPage == source.firstPage, let cap = source.resultCap, let total = page.totalRecords, total > cap {
+                let span = to.millisecondsSinceEpoch - from.millisecondsSinceEpoch
+                if span > PollSettings.milliseconds(source.granularity) {
+                    // Split instead of losing what lies past the cap.
+                    logger.warning("window exceeds the vendor's result cap; splitting", metadata: [
+                        "account": "\(account)", "total": "\(total)", "cap": "\(cap)", "from": "\(from)", "to": "\(to)"])
+                    metrics?.capSplit(vendor: source.vendor)
+                    let middle = Timestamp(millisecondsSinceEpoch: from.millisecondsSinceEpoch + span / 2)
+                    stats.windows -= 1
+                    try runWindow(account: account, from: from, to: middle, rangeEnd: rangeEnd, kind: kind, channel: channel, stats: &stats, resume: nil)
+                    try runWindow(account: account, from: middle, to: to, rangeEnd: rangeEnd, kind: kind, channel: channel, stats: &stats, resume: nil)
+                    return
+                }
+                logger.error("window of the smallest size still exceeds the vendor's result cap: records past the cap are not returned by the API",
+                             metadata: ["account": "\(account)", "total": "\(total)", "cap": "\(cap)", "from": "\(from)"])
+                metrics?.capExceeded(vendor: source.vendor)
+            }
+            let receivedAt = Timestamp.now()
+            var events: [(event: CallEvent, raw: [UInt8])] = []
+            var rejected: [PagePublisher.Rejected] = []
+            for record in page.records {
+                stats.processed += 1
+                let raw = Self.encode(record)
+                do {
+                    let content = try source.content(of: record, account: account)
+                    events.append((CallEvent(content: content, channel: channel, receivedAt: receivedAt), raw))
+                } catch {
+                    rejected.append(.init(record: raw, reason: error.reason))
+                }
+            }
+            if let publisher {
+                try publisher.publish(events: events, rejected: rejected, vendor: source.vendor, route: "poll:\(source.name)")
+            }
+            stats.published += events.count
+            stats.rejected += rejected.count
+            metrics?.page(vendor: source.vendor, records: events.count, rejected: rejected.count)
+            if page.isLast || page.records.isEmpty { break }
+            cursor.nextPage += 1
+            if !isDryRun { try checkpoints.save(cursor, kind: kind) }
+        }
+        guard !isDryRun else { return }
+        if to < rangeEnd {
+            // More windows of this range follow: point the cursor at the next one, so a stop resumes there.
+            try checkpoints.save(.init(from: to.millisecondsSinceEpoch, to: to.millisecondsSinceEpoch, nextPage: source.firstPage,
+                                       rangeEnd: rangeEnd.millisecondsSinceEpoch), kind: kind)
+        } else {
+            try checkpoints.clearCursor(kind)
+        }
+        // Incremental runs advance the mark window by window; a backfill leaves it alone.
+        if kind == "sync" { try checkpoints.advance(to: to) }
+    }
+
+    private func fetch(_ number: Int, account: String, from: Timestamp, to: Timestamp) throws(PollError) -> CallPage {
+        do {
+            return try source.page(number, account: account, from: from, to: to, client: client)
+        } catch where error.kind == .credentials {
+            throw PollError(.credentials, "\(source.vendor) source \(source.name): \(error.reason)")
+        }
+    }
+
+    private func report(_ stats: RunStatistics, run: String) {
+        logger.info("poll run finished", metadata: [
+            "vendor": "\(source.vendor)", "source": "\(source.name)", "run": "\(run)", "dry_run": "\(isDryRun)",
+            "windows": "\(stats.windows)", "pages": "\(stats.pages)", "processed": "\(stats.processed)",
+            "published": "\(stats.published)", "rejected": "\(stats.rejected)", "api_calls": "\(stats.apiCalls)",
+            "duration_s": "\(String(format: "%.2f", stats.seconds))",
+        ])
+        metrics?.run(vendor: source.vendor, stats: stats)
+    }
+
+    static func encode(_ record: JSONValue) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array((try? encoder.encode(record)) ?? Data())
+    }
+}
+
+extension PollSettings {
+    static func milliseconds(_ d: Duration) -> Int64 { d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000 }
+}
