@@ -29,15 +29,17 @@ public enum Builders {
     /// The webhook routes of the configured sources (a route with no sources is not served).
     public static func makeRoutes(_ config: CallFeedConfiguration) -> [any WebhookRoute] {
         var routes: [any WebhookRoute] = []
-        if !config.sources.callkeeper.isEmpty {
-            routes.append(CallKeeperWebhookRoute(sources: config.sources.callkeeper.map {
+        let callkeeper = config.sources.callkeeper.filter { !$0.token.isEmpty }
+        let ctm = config.sources.ctm.filter { !$0.secrets.isEmpty }
+        if !callkeeper.isEmpty {
+            routes.append(CallKeeperWebhookRoute(sources: callkeeper.map {
                 .init(source: WebhookSource(name: $0.name, context: MappingContext(accountID: $0.accountID, timeZone: $0.timezone,
                                                                                    defaultCountry: $0.defaultCountry)),
                       token: $0.token)
             }))
         }
-        if !config.sources.ctm.isEmpty {
-            routes.append(CTMWebhookRoute(sources: config.sources.ctm.map {
+        if !ctm.isEmpty {
+            routes.append(CTMWebhookRoute(sources: ctm.map {
                 .init(source: WebhookSource(name: $0.name, context: MappingContext(accountID: $0.accountID, timeZone: "UTC",
                                                                                    defaultCountry: $0.defaultCountry)),
                       secrets: $0.secrets)

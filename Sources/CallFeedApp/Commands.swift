@@ -1,6 +1,7 @@
 import CallFeedCore
 import CallFeedIngest
 import CallFeedLoad
+import CallFeedPoll
 import Foundation
 import HTTPServer
 import Kafka
@@ -32,7 +33,23 @@ public enum Commands {
             "address": "\(config.ingest.listenHost):\(server.port)", "routes": "\(receiver.webhookPaths)",
             "kafka": "\(config.kafka.bootstrapServers)",
         ])
-        let group = ServiceGroup(services: [IngestService(server: server, producer: producer)],
+        var services: [any Service] = []
+        let pollSources = Builders.pollSources(config)
+        if !pollSources.isEmpty {
+            let store = try Builders.openState(config)
+            let jobs = pollSources.map { configured in
+                PollScheduler.Job(poller: Builders.makePoller(configured, config: config, producer: producer, store: store,
+                                                              registry: registry, logger: logger),
+                                  schedule: Builders.schedule(configured.poll))
+            }
+            let scheduler = PollScheduler(jobs: jobs, logger: logger)
+            scheduler.start()
+            services.append(PollerService(scheduler: scheduler, store: store))
+            logger.info("pollers running", metadata: ["sources": "\(pollSources.map(\.source.name))"])
+        }
+        // Stopped in reverse order: pollers first, then the receiver (which flushes the producer).
+        services.insert(IngestService(server: server, producer: producer), at: 0)
+        let group = ServiceGroup(services: services,
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         logger.info("callfeed-ingest stopped")

@@ -1,10 +1,15 @@
+import CallFeedCore
 import Foundation
 
 /// Reading each section from the substituted YAML tree, with defaults for missing keys.
 extension CallFeedConfiguration {
     init(tree: ConfigTree, origin: String) throws(ConfigurationError) {
         self.init()
-        let top = try tree.members(allowed: ["kafka", "ingest", "load", "log", "sources"])
+        let top = try tree.members(allowed: ["kafka", "ingest", "load", "log", "sources", "poll"])
+        if let p = top["poll"] {
+            let m = try p.members(allowed: ["state_path"])
+            if let v = m["state_path"] { poll.statePath = try v.string() }
+        }
         if let k = top["kafka"] {
             let m = try k.members(allowed: ["bootstrap_servers", "topic_prefix", "delivery_timeout_ms", "properties"])
             if let v = m["bootstrap_servers"] { kafka.bootstrapServers = try v.string() }
@@ -40,17 +45,18 @@ extension CallFeedConfiguration {
         if let s = top["sources"] {
             let m = try s.members(allowed: ["callkeeper", "ctm"])
             for item in try m["callkeeper"]?.list() ?? [] {
-                let f = try item.members(allowed: ["name", "account_id", "token", "timezone", "default_country"])
+                let f = try item.members(allowed: ["name", "account_id", "token", "timezone", "default_country", "poll"])
                 var source = CallKeeperSource()
                 if let v = f["name"] { source.name = try v.string() }
                 if let v = f["account_id"] { source.accountID = try v.string() }
                 if let v = f["token"] { source.token = try v.string() }
                 if let v = f["timezone"] { source.timezone = try v.string() }
                 if let v = f["default_country"] { source.defaultCountry = try v.string() }
+                if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "callkeeper") }
                 sources.callkeeper.append(source)
             }
             for item in try m["ctm"]?.list() ?? [] {
-                let f = try item.members(allowed: ["name", "account_id", "secrets", "default_country"])
+                let f = try item.members(allowed: ["name", "account_id", "secrets", "default_country", "poll"])
                 var source = CTMSource()
                 if let v = f["name"] { source.name = try v.string() }
                 if let v = f["account_id"] { source.accountID = try v.string() }
@@ -59,6 +65,7 @@ extension CallFeedConfiguration {
                     source.secrets.removeAll { $0.isEmpty }
                 }
                 if let v = f["default_country"] { source.defaultCountry = try v.string() }
+                if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "ctm") }
                 sources.ctm.append(source)
             }
         }
@@ -76,10 +83,26 @@ extension CallFeedConfiguration {
         guard ["json", "text"].contains(log.format) else { throw ConfigurationError("log.format must be json or text") }
         for (i, s) in sources.callkeeper.enumerated() {
             guard !s.accountID.isEmpty else { throw ConfigurationError("sources.callkeeper[\(i)].account_id is required") }
+            if let poll = s.poll {
+                guard !poll.apiKey.isEmpty else { throw ConfigurationError("sources.callkeeper[\(i)].poll.api_key is required for polling") }
+                guard ["get", "getByRole", "getWithRole"].contains(poll.method) else {
+                    throw ConfigurationError("sources.callkeeper[\(i)].poll.method must be get, getByRole or getWithRole")
+                }
+                try poll.validate(path: "sources.callkeeper[\(i)].poll")
+                if s.token.isEmpty { continue }  // poll-only source: no webhook token needed
+            }
             guard s.token.count >= 8 else { throw ConfigurationError("sources.callkeeper[\(i)].token must be at least 8 characters") }
             guard TimeZone(identifier: s.timezone) != nil else { throw ConfigurationError("sources.callkeeper[\(i)].timezone \(s.timezone) is not an IANA time zone") }
         }
         for (i, s) in sources.ctm.enumerated() {
+            if let poll = s.poll {
+                guard !poll.accessKey.isEmpty, !poll.secretKey.isEmpty else {
+                    throw ConfigurationError("sources.ctm[\(i)].poll.access_key and secret_key are required for polling")
+                }
+                guard ["basic", "token"].contains(poll.authScheme) else { throw ConfigurationError("sources.ctm[\(i)].poll.auth_scheme must be basic or token") }
+                try poll.validate(path: "sources.ctm[\(i)].poll")
+                if s.secrets.isEmpty { continue }  // poll-only source
+            }
             guard !s.secrets.isEmpty else { throw ConfigurationError("sources.ctm[\(i)].secrets needs at least one secret") }
         }
     }
@@ -97,5 +120,59 @@ extension CallFeedConfiguration {
             lines.append("source ctm \(s.name): account_id=\(s.accountID) secrets=\(s.secrets.count)x*** default_country=\(s.defaultCountry)")
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension CallFeedConfiguration.PollSource {
+    init(tree: ConfigTree, vendor: String) throws(ConfigurationError) {
+        self.init()
+        let common = ["base_url", "interval_seconds", "daily_at", "lookback_hours", "start", "rate_limits", "max_retries", "timeout_seconds"]
+        let specific = vendor == "ctm" ? ["access_key", "secret_key", "auth_scheme", "calls_path", "accounts"] : ["api_key", "method"]
+        let m = try tree.members(allowed: Set(common + specific))
+        if let v = m["base_url"] { baseURL = try v.string() }
+        if let v = m["access_key"] { accessKey = try v.string() }
+        if let v = m["secret_key"] { secretKey = try v.string() }
+        if let v = m["api_key"] { apiKey = try v.string() }
+        if let v = m["auth_scheme"] { authScheme = try v.string() }
+        if let v = m["calls_path"] { callsPath = try v.string() }
+        if let v = m["method"] { method = try v.string() }
+        if let v = m["accounts"] { accounts = try v.list().map { (t: ConfigTree) throws(ConfigurationError) -> String in try t.string() } }
+        if let v = m["interval_seconds"] { intervalSeconds = try v.int() }
+        if let v = m["daily_at"] { dailyAt = try v.string() }
+        if let v = m["lookback_hours"] { lookbackHours = try v.int() }
+        if let v = m["start"] { start = try v.string() }
+        if let v = m["rate_limits"] { rateLimits = try v.list().map { (t: ConfigTree) throws(ConfigurationError) -> String in try t.string() } }
+        if let v = m["max_retries"] { maxRetries = try v.int() }
+        if let v = m["timeout_seconds"] { timeoutSeconds = try v.int() }
+    }
+
+    func validate(path: String) throws(ConfigurationError) {
+        guard intervalSeconds > 0 else { throw ConfigurationError("\(path).interval_seconds must be positive") }
+        guard lookbackHours >= 0 else { throw ConfigurationError("\(path).lookback_hours must not be negative") }
+        if let dailyAt, Self.parseDailyAt(dailyAt) == nil { throw ConfigurationError("\(path).daily_at must be HH:MM (UTC)") }
+        if let start, Timestamp.parseISO8601(start + "T00:00:00Z") == nil { throw ConfigurationError("\(path).start must be YYYY-MM-DD") }
+        for limit in rateLimits where Self.parseRateLimit(limit) == nil {
+            throw ConfigurationError("\(path).rate_limits entry \(limit) must look like 1000/hour (per second, minute, hour or day)")
+        }
+    }
+
+    /// `"1000/hour"` -> (1000, 3600 s).
+    static func parseRateLimit(_ text: String) -> (limit: Int, seconds: Int64)? {
+        let parts = text.split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, let n = Int(parts[0]), n > 0 else { return nil }
+        switch parts[1] {
+        case "second", "s": return (n, 1)
+        case "minute", "min", "m": return (n, 60)
+        case "hour", "h": return (n, 3600)
+        case "day", "d": return (n, 86_400)
+        default: return nil
+        }
+    }
+
+    /// `"02:30"` -> minutes after midnight UTC.
+    static func parseDailyAt(_ text: String) -> Int? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let h = Int(parts[0]), let m = Int(parts[1]), (0..<24).contains(h), (0..<60).contains(m) else { return nil }
+        return h * 60 + m
     }
 }

@@ -9,6 +9,7 @@ public struct CallFeedConfiguration: Sendable, Equatable {
     public var load = LoadSettings()
     public var log = LogSettings()
     public var sources = SourceSettings()
+    public var poll = PollGlobalSettings()
 
     public init() {}
 
@@ -54,6 +55,42 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var format = "json"
     }
 
+    public struct PollGlobalSettings: Sendable, Equatable {
+        public init() {}
+        /// Checkpoints and rate-limiter history (SQLite).
+        public var statePath = "./callfeed-state.db"
+    }
+
+    /// Polling of one source's API (present = the source is polled).
+    public struct PollSource: Sendable, Equatable {
+        public init() {}
+        /// Override the vendor's API base URL (the sandbox, a proxy).
+        public var baseURL: String?
+        /// CTM: access key and secret key (HTTP Basic). CallKeeper: `api_key`.
+        public var accessKey = ""
+        public var secretKey = ""
+        public var apiKey = ""
+        /// CTM: `basic` (documented) or `token` (the seed's header). CallKeeper: unused.
+        public var authScheme = "basic"
+        /// CTM: `calls` (documented) or `activities` (the seed's path).
+        public var callsPath = "calls"
+        /// CallKeeper: `get`, `getByRole` or `getWithRole`.
+        public var method = "get"
+        /// CTM: accounts to poll; empty = every account the key sees.
+        public var accounts: [String] = []
+        /// Run every N seconds, or once a day at `daily_at` (UTC `HH:MM`) when set.
+        public var intervalSeconds = 300
+        public var dailyAt: String?
+        /// Re-read this far behind the checkpoint (calls change after they end).
+        public var lookbackHours = 24
+        /// First run starts here (`YYYY-MM-DD`, UTC); default: 7 days ago.
+        public var start: String?
+        /// Rate limits, e.g. `["1000/hour"]`; default: the vendor's documented limit.
+        public var rateLimits: [String] = []
+        public var maxRetries = 3
+        public var timeoutSeconds = 30
+    }
+
     public struct SourceSettings: Sendable, Equatable {
         public init() {}
         public var callkeeper: [CallKeeperSource] = []
@@ -73,6 +110,7 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         /// Zone of CallKeeper's zone-less `callTime` (IANA name). See docs/call-event.md.
         public var timezone = "UTC"
         public var defaultCountry = "RU"
+        public var poll: PollSource?
     }
 
     public struct CTMSource: Sendable, Equatable {
@@ -85,6 +123,7 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         /// Webhook signing secrets; list two while rotating.
         public var secrets: [String] = []
         public var defaultCountry = "US"
+        public var poll: PollSource?
     }
 }
 

@@ -1,7 +1,9 @@
 import CallFeedLoad
+import CallFeedPoll
 import Foundation
 import HTTPServer
 import Kafka
+import Warehouse
 import ServiceLifecycle
 
 /// Runs blocking clean-up (joining threads, flushing librdkafka) off the cooperative pool.
@@ -59,5 +61,25 @@ public struct HTTPServerService: Service {
     public func run() async throws {
         try? await gracefulShutdown()
         await offThread { [server] in server.stop(grace: .seconds(1)) }
+    }
+}
+
+/// The poll scheduler, already started; on graceful shutdown every poller stops after the page in
+/// hand (its cursor saved), then the state store closes.
+public struct PollerService: Service {
+    let scheduler: PollScheduler
+    let store: StateStore
+
+    public init(scheduler: PollScheduler, store: StateStore) {
+        self.scheduler = scheduler
+        self.store = store
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await offThread { [scheduler, store] in
+            scheduler.stop()
+            store.close()
+        }
     }
 }

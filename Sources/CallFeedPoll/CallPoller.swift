@@ -23,6 +23,8 @@ public final class CallPoller: @unchecked Sendable {
     let metrics: PollMetrics?
     /// The config key of the credential, named in errors when the vendor refuses it.
     let credentialName: String
+    /// Checked between pages: a stop request ends the run after the page in hand is acknowledged.
+    public var isCancelled: @Sendable () -> Bool = { false }
 
     /// - Parameter producer: nil for a dry run (fetch and normalise, publish nothing, save nothing).
     public init(source: any CallSource, client: VendorClient, producer: KafkaProducer?, topics: Topics, store: StateStore,
@@ -157,6 +159,7 @@ public final class CallPoller: @unchecked Sendable {
             if page.isLast || page.records.isEmpty { break }
             cursor.nextPage += 1
             if !isDryRun { try checkpoints.save(cursor, kind: kind) }
+            if isCancelled() { throw PollError(.cancelled, "stopped after page \(cursor.nextPage - 1); the next run resumes at page \(cursor.nextPage)") }
         }
         guard !isDryRun else { return }
         if to < rangeEnd {

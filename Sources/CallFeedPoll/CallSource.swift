@@ -16,7 +16,7 @@ public struct CallPage: Sendable {
 
 /// Why a poll could not go on.
 public struct PollError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable { case credentials, vendor, configuration, publish, state }
+    public enum Kind: Sendable { case credentials, vendor, configuration, publish, state, cancelled }
     public var kind: Kind
     public var reason: String
     public init(_ kind: Kind, _ reason: String) { self.kind = kind; self.reason = reason }

@@ -1,0 +1,91 @@
+import CallFeedCore
+import Foundation
+import Logging
+import Synchronization
+
+/// When a source is polled.
+public enum PollSchedule: Sendable, Equatable {
+    /// Every interval, the first run at start.
+    case every(Duration)
+    /// Once a day at this many minutes after midnight UTC (seed 000's nightly jobs).
+    case dailyAt(minutesUTC: Int)
+
+    /// The next run time after `time`.
+    func next(after time: Date) -> Date {
+        switch self {
+        case .every(let interval):
+            return time.addingTimeInterval(Double(interval.components.seconds))
+        case .dailyAt(let minutes):
+            let day = floor(time.timeIntervalSince1970 / 86_400) * 86_400
+            var candidate = Date(timeIntervalSince1970: day + Double(minutes * 60))
+            if candidate <= time { candidate.addTimeInterval(86_400) }
+            return candidate
+        }
+    }
+}
+
+/// Runs each poller on its own thread on its schedule. A source whose credentials are refused
+/// stops (with an error naming the credential); every other failure is logged and retried at the
+/// next run; other sources keep running either way.
+public final class PollScheduler: Sendable {
+    public struct Job: Sendable {
+        public var poller: CallPoller
+        public var schedule: PollSchedule
+        public init(poller: CallPoller, schedule: PollSchedule) { self.poller = poller; self.schedule = schedule }
+    }
+
+    let jobs: [Job]
+    let logger: Logger
+    private let stopping = Atomic<Bool>(false)
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    public init(jobs: [Job], logger: Logger) {
+        self.jobs = jobs
+        self.logger = logger
+        for job in jobs {
+            job.poller.isCancelled = { [weak self] in self?.stopping.load(ordering: .acquiring) ?? true }
+        }
+    }
+
+    public func start() {
+        for job in jobs {
+            let thread = Thread { [self] in
+                run(job)
+                finished.signal()
+            }
+            thread.name = "poll-\(job.poller.source.name)"
+            thread.start()
+        }
+    }
+
+    /// Asks every poller to stop after its page in hand and waits for them.
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
+        for _ in jobs { wake.signal() }
+        for _ in jobs { finished.wait() }
+    }
+
+    private func run(_ job: Job) {
+        let source = job.poller.source
+        var next = Date()
+        while !stopping.load(ordering: .acquiring) {
+            let wait = next.timeIntervalSinceNow
+            if wait > 0 {
+                _ = wake.wait(timeout: .now() + wait)
+                continue
+            }
+            do {
+                try job.poller.sync()
+            } catch where error.kind == .credentials {
+                logger.error("source stopped: credentials refused", metadata: ["source": "\(source.name)", "error": "\(error.reason)"])
+                return
+            } catch where error.kind == .cancelled {
+                return
+            } catch {
+                logger.error("poll run failed; will retry at the next run", metadata: ["source": "\(source.name)", "error": "\(error.reason)"])
+            }
+            next = job.schedule.next(after: Date())
+        }
+    }
+}
