@@ -112,12 +112,15 @@ extension CallFeedConfiguration {
         var lines: [String] = []
         lines.append("kafka: bootstrap_servers=\(kafka.bootstrapServers) topic_prefix=\(kafka.topicPrefix) delivery_timeout_ms=\(kafka.deliveryTimeoutMilliseconds) properties=\(kafka.properties.keys.sorted())")
         lines.append("ingest: listen=\(ingest.listenHost):\(ingest.listenPort) max_body_bytes=\(ingest.maxBodyBytes) connection_limit=\(ingest.connectionLimit)")
+        lines.append("poll: state_path=\(poll.statePath)")
         lines.append("load: group_id=\(load.groupID) batch_size=\(load.batchSize) linger_ms=\(load.lingerMilliseconds) sink=\(load.sink) sqlite_path=\(load.sqlitePath) metrics=\(load.metricsHost):\(load.metricsPort)")
         for s in sources.callkeeper {
-            lines.append("source callkeeper \(s.name): account_id=\(s.accountID) token=*** timezone=\(s.timezone) default_country=\(s.defaultCountry)")
+            lines.append("source callkeeper \(s.name): account_id=\(s.accountID) token=\(s.token.isEmpty ? "(none: poll only)" : "***") timezone=\(s.timezone) default_country=\(s.defaultCountry)")
+            if let p = s.poll { lines.append("  poll: \(p.summary) api_key=*** method=\(p.method)") }
         }
         for s in sources.ctm {
             lines.append("source ctm \(s.name): account_id=\(s.accountID) secrets=\(s.secrets.count)x*** default_country=\(s.defaultCountry)")
+            if let p = s.poll { lines.append("  poll: \(p.summary) access_key=*** secret_key=*** accounts=\(p.accounts.isEmpty ? "all" : p.accounts.joined(separator: ","))") }
         }
         return lines.joined(separator: "\n")
     }
@@ -154,6 +157,11 @@ extension CallFeedConfiguration.PollSource {
         for limit in rateLimits where Self.parseRateLimit(limit) == nil {
             throw ConfigurationError("\(path).rate_limits entry \(limit) must look like 1000/hour (per second, minute, hour or day)")
         }
+    }
+
+    var summary: String {
+        let when = dailyAt.map { "daily at \($0) UTC" } ?? "every \(intervalSeconds)s"
+        return "\(when) lookback=\(lookbackHours)h start=\(start ?? "7 days ago") rate_limits=\(rateLimits.isEmpty ? "vendor default" : rateLimits.joined(separator: ",")) base_url=\(baseURL ?? "vendor")"
     }
 
     /// `"1000/hour"` -> (1000, 3600 s).

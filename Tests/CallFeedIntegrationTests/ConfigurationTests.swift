@@ -23,6 +23,25 @@ import Testing
         #expect(!config.redactedSummary.contains("a:b#c"))
     }
 
+    /// The commented-out `poll:` blocks of the example stay valid: uncommented, they parse.
+    @Test func examplePollBlocksParseWhenUncommented() throws {
+        var text = try String(contentsOfFile: Self.examplePath, encoding: .utf8)
+        text = text.replacingOccurrences(of: #"(?m)^      # poll:.*$"#, with: "      poll:", options: .regularExpression)
+        text = text.replacingOccurrences(of: #"(?m)^      #   "#, with: "        ", options: .regularExpression)
+        let config = try CallFeedConfiguration.parse(text, environment: [
+            "CALLKEEPER_WEBHOOK_TOKEN": "token-from-env", "CTM_WEBHOOK_SECRET": "s", "CALLKEEPER_API_KEY": "ck-key",
+            "CTM_ACCESS_KEY": "a", "CTM_SECRET_KEY": "b",
+        ])
+        #expect(config.sources.callkeeper.first?.poll?.apiKey == "ck-key")
+        #expect(config.sources.callkeeper.first?.poll?.rateLimits == ["60/minute"])
+        #expect(config.sources.ctm.first?.poll?.dailyAt == "02:00")
+        #expect(config.sources.ctm.first?.poll?.start == "2024-01-01")
+        #expect(!config.redactedSummary.contains("ck-key"))
+        // Without the keys, polling is refused with the key to set.
+        #expect(reason { _ = try CallFeedConfiguration.parse(text, environment: ["CALLKEEPER_WEBHOOK_TOKEN": "token-from-env", "CTM_WEBHOOK_SECRET": "s"]) }
+            == "sources.callkeeper[0].poll.api_key is required for polling")
+    }
+
     @Test func missingVariableIsNamedWithItsKey() {
         let r = reason { _ = try CallFeedConfiguration.load(path: Self.examplePath, environment: ["CTM_WEBHOOK_SECRET": "x"]) }
         #expect(r == "sources.callkeeper[0].token needs environment variable CALLKEEPER_WEBHOOK_TOKEN, which is not set")
