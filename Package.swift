@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "CallFeedCore"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTPServer", "HTTPClient"]),
-        .testTarget(name: "VendorSandboxTests", dependencies: ["VendorSandbox", "HTTPClient", "CallFeedCore"]),
+        .testTarget(name: "VendorSandboxTests", dependencies: ["VendorSandbox", "HTTPClient", "HTTPServer", "CallFeedCore"]),
         .testTarget(name: "CallFeedIntegrationTests", dependencies: [
             "CallFeedApp", "CallFeedIngest", "CallFeedLoad", "CallFeedCore", "Kafka", "Warehouse", "HTTPClient",
             "CallFeedTestSupport", "CallFeedPoll", "VendorSandbox",

@@ -59,6 +59,7 @@ public enum DevMode {
         try cluster.createTopic(topics.calls, partitions: 6, replicationFactor: replication)
         try cluster.createTopic(topics.raw, partitions: 6, replicationFactor: replication)
         try cluster.createTopic(topics.deadLetters, partitions: 1, replicationFactor: replication)
+        try cluster.createTopic(topics.entities, partitions: 6, replicationFactor: replication)
         config.kafka.bootstrapServers = cluster.bootstrapServers
 
         let registry = PrometheusCollectorRegistry()

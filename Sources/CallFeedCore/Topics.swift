@@ -10,8 +10,12 @@ public struct Topics: Sendable, Equatable {
     /// Rejected input (bodies that do not parse or map, events the loader cannot use), value
     /// unmodified, the reason in the `reason` header.
     public var deadLetters: String { "\(prefix).dlq.v1" }
+    /// ``EntityRecord`` JSON (vendor objects that are not calls: accounts, users, trackers, …),
+    /// key = `source/entity/id` (``EntityRecord/key``), so all revisions of one object stay in order.
+    public var entities: String { "\(prefix).entities.v1" }
 
-    public var all: [String] { [calls, raw, deadLetters] }
+    /// Every topic CallFeed writes (what a test or `callfeed dev` creates).
+    public var all: [String] { [calls, raw, entities, deadLetters] }
 }
 
 /// Header names on raw and dead-letter records.

@@ -18,20 +18,33 @@ public struct LoaderConfiguration: Sendable {
 
 /// What one batch did (for logs, metrics and tests).
 public struct BatchReport: Sendable, Equatable {
+    /// Messages read, from both topics.
     public var messages: Int
+    /// Exact duplicates dropped: calls with the same event_id and revision, entity records with the
+    /// same key and revision.
     public var duplicatesDropped: Int
+    /// Messages and refused events or records sent to the dead-letter topic.
     public var deadLettered: Int
+    /// What the calls transaction did.
     public var summary: ApplySummary
+    /// What the entity-records transaction did (`revisionsAdded` is always 0).
+    public var entitySummary: ApplySummary
 }
 
-/// `callfeed-load`'s engine: reads `calls.v1` as a consumer-group member, drops exact duplicates,
-/// writes each batch to the warehouse in one transaction, and only then commits the offsets.
+/// `callfeed-load`'s engine: reads `calls.v1` and `entities.v1` as a consumer-group member, drops
+/// exact duplicates, writes each batch's calls and entity records to the warehouse, and only then
+/// commits the offsets of both topics.
+///
+/// A batch is split by topic. Its calls are applied in one transaction (``WarehouseSink/apply(_:loadedAt:)``),
+/// then its entity records in a second (``WarehouseSink/applyEntities(_:loadedAt:)``); the offsets
+/// are committed only after both. Two transactions are safe because both writes are idempotent: a
+/// crash between them re-reads the batch, and the calls already stored come out unchanged.
 ///
 /// Crash anywhere and the uncommitted batch is read again; the sink's idempotent upsert makes the
 /// second write a no-op for what the first already stored. A message that is not a valid CallEvent
-/// goes to the dead-letter topic (acknowledged before the offset commit) and the batch goes on.
-/// Warehouse errors marked transient (locked, I/O, connection) are retried with backoff, never
-/// dead-lettered. Runs on its own thread: the consumer, sink and SQLite calls all block.
+/// or EntityRecord goes to the dead-letter topic (acknowledged before the offset commit) and the
+/// batch goes on. Warehouse errors marked transient (locked, I/O, connection) are retried with
+/// backoff, never dead-lettered. Runs on its own thread: the consumer, sink and SQLite calls all block.
 ///
 /// `@unchecked Sendable`: the consumer and sink are touched only by the loader thread; the stop
 /// flag is atomic.
@@ -59,10 +72,14 @@ public final class CallLoader: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// Prepares the warehouse schema and subscribes. Throws on configuration problems.
+    /// Prepares the warehouse schema and subscribes to the calls and entities topics. Throws on
+    /// configuration problems.
+    ///
+    /// - Important: Create both topics before starting: a consumer does not create a topic, and
+    ///   a subscribed topic that does not exist yet is only noticed at the next metadata refresh.
     public func prepare() throws {
         try sink.prepare()
-        try consumer.subscribe([configuration.topics.calls])
+        try consumer.subscribe([configuration.topics.calls, configuration.topics.entities])
     }
 
     /// Starts the loader thread.
@@ -100,7 +117,9 @@ public final class CallLoader: @unchecked Sendable {
     private var isStopping: Bool { stopping.load(ordering: .acquiring) }
 
     private func run() {
-        logger.info("loader started", metadata: ["topic": "\(configuration.topics.calls)", "batch_size": "\(configuration.batchSize)"])
+        logger.info("loader started", metadata: ["topic": "\(configuration.topics.calls)",
+                                                 "entities_topic": "\(configuration.topics.entities)",
+                                                 "batch_size": "\(configuration.batchSize)"])
         while !isStopping {
             let batch = collectBatch()
             guard !batch.isEmpty else {
@@ -110,8 +129,10 @@ public final class CallLoader: @unchecked Sendable {
             let begun = ContinuousClock.now
             guard let report = process(batch) else { continue }
             metrics.batch(messages: report.messages, duplicatesDropped: report.duplicatesDropped,
-                          deadLettered: report.deadLettered, summary: report.summary, duration: ContinuousClock.now - begun)
-            logger.debug("batch loaded", metadata: ["messages": "\(report.messages)", "summary": "\(report.summary)"])
+                          deadLettered: report.deadLettered, summary: report.summary,
+                          entitySummary: report.entitySummary, duration: ContinuousClock.now - begun)
+            logger.debug("batch loaded", metadata: ["messages": "\(report.messages)", "summary": "\(report.summary)",
+                                                    "entity_summary": "\(report.entitySummary)"])
             onBatch?(report)
         }
         logger.info("loader stopped")
@@ -145,49 +166,94 @@ public final class CallLoader: @unchecked Sendable {
         return batch
     }
 
-    /// Decode, dead-letter, dedupe, write, commit. Returns nil if stopped before the warehouse
-    /// commit (the offsets stay uncommitted and the batch will be read again).
+    /// Split by topic, decode, dead-letter, dedupe, write calls, write entity records, commit.
+    /// Returns nil if stopped before both warehouse commits (the offsets stay uncommitted and the
+    /// batch will be read again).
     func process(_ batch: [KafkaMessage]) -> BatchReport? {
         var events: [CallEvent] = []
+        var records: [(record: EntityRecord, message: KafkaMessage)] = []
         var deadLettered = 0
         for message in batch {
-            do {
-                events.append(try CallEvent.decode(message.value))
-            } catch {
-                guard deadLetter(message, reason: error.reason) else { return nil }
-                deadLettered += 1
+            if message.topic == configuration.topics.entities {
+                do throws(EntityDecodingError) {
+                    records.append((try EntityRecord.decode(message.value), message))
+                } catch {
+                    guard deadLetter(message, reason: error.reason) else { return nil }
+                    deadLettered += 1
+                }
+            } else {
+                do throws(CallEventDecodingError) {
+                    events.append(try CallEvent.decode(message.value))
+                } catch {
+                    guard deadLetter(message, reason: error.reason) else { return nil }
+                    deadLettered += 1
+                }
             }
         }
         let (distinct, dropped) = CallEvent.droppingExactDuplicates(events)
-        guard let (summary, rejected) = write(distinct) else { return nil }
+        let (distinctRecords, droppedRecords) = Self.droppingExactDuplicates(records)
+
+        guard let (summary, rejected) = write(distinct, apply: { (events: [CallEvent]) throws(WarehouseError) in
+            try sink.apply(events, loadedAt: .now())
+        }, noun: "event", deadLetterMessage: { event in
+            KafkaMessage(topic: configuration.topics.calls, partition: -1, offset: -1,
+                         key: Array(event.eventID.utf8), value: event.jsonBytes())
+        }) else { return nil }
         deadLettered += rejected
+
+        guard let (entitySummary, rejectedRecords) = write(distinctRecords, apply: {
+            (items: [(record: EntityRecord, message: KafkaMessage)]) throws(WarehouseError) in
+            try sink.applyEntities(items.map(\.record), loadedAt: .now())
+        }, noun: "record", deadLetterMessage: { $0.message }) else { return nil }
+        deadLettered += rejectedRecords
+
         commit(batch)
-        return BatchReport(messages: batch.count, duplicatesDropped: dropped, deadLettered: deadLettered, summary: summary)
+        return BatchReport(messages: batch.count, duplicatesDropped: dropped + droppedRecords, deadLettered: deadLettered,
+                           summary: summary, entitySummary: entitySummary)
     }
 
-    /// The batch in one transaction, retrying errors that are not the data's fault; if the sink
-    /// refuses the batch's data (constraint, type), each event is written alone and those that still fail go to
-    /// the dead-letter topic. Returns the summary and the count dead-lettered, nil if stopped.
-    private func write(_ events: [CallEvent]) -> (ApplySummary, Int)? {
-        guard !events.isEmpty else { return (ApplySummary(), 0) }
-        switch applyRetrying(events) {
+    /// Drops exact duplicates (same key and revision) from the decoded entity records, keeping the
+    /// first copy and the batch's order. Different revisions of one object all stay; the sink keeps
+    /// the newest by version key.
+    static func droppingExactDuplicates(
+        _ records: [(record: EntityRecord, message: KafkaMessage)]
+    ) -> (records: [(record: EntityRecord, message: KafkaMessage)], dropped: Int) {
+        var seen = Set<String>()
+        // The revision is fixed-width hex, so key + separator + revision is unambiguous.
+        let kept = records.filter { seen.insert($0.record.key + "\u{0}" + $0.record.revision).inserted }
+        return (kept, records.count - kept.count)
+    }
+
+    /// The items in one transaction, retrying errors that are not the data's fault; if the sink
+    /// refuses the batch's data (constraint, type), each item is written alone and those that still
+    /// fail go to the dead-letter topic. Returns the summary and the count dead-lettered, nil if stopped.
+    /// - Parameters:
+    ///   - items: Calls or entity records, duplicates dropped.
+    ///   - apply: One sink transaction for some of the items.
+    ///   - noun: What an item is, for the dead-letter reason (`event`, `record`).
+    ///   - deadLetterMessage: What to dead-letter for an item the warehouse refuses (an entity
+    ///     record's original message; a call's re-encoded event, as before).
+    private func write<Item>(_ items: [Item], apply: ([Item]) throws(WarehouseError) -> ApplySummary,
+                             noun: String, deadLetterMessage: (Item) -> KafkaMessage) -> (ApplySummary, Int)? {
+        guard !items.isEmpty else { return (ApplySummary(), 0) }
+        switch applyRetrying(items, apply) {
         case .some(.success(let summary)): return (summary, 0)
         case .none: return nil
         case .some(.failure(let error)):
-            logger.warning("batch refused by the warehouse; writing events one by one", metadata: ["error": "\(error)"])
+            logger.warning("batch refused by the warehouse; writing items one by one", metadata: ["error": "\(error)"])
         }
         var total = ApplySummary()
         var rejected = 0
-        for event in events {
-            switch applyRetrying([event]) {
+        for item in items {
+            switch applyRetrying([item], apply) {
             case .none: return nil
             case .some(.success(let s)):
                 total.inserted += s.inserted; total.updated += s.updated
                 total.unchanged += s.unchanged; total.revisionsAdded += s.revisionsAdded
             case .some(.failure(let error)):
-                let message = KafkaMessage(topic: configuration.topics.calls, partition: -1, offset: -1,
-                                           key: Array(event.eventID.utf8), value: event.jsonBytes())
-                guard deadLetter(message, reason: "warehouse refused the event: \(error.reason)") else { return nil }
+                guard deadLetter(deadLetterMessage(item), reason: "warehouse refused the \(noun): \(error.reason)") else {
+                    return nil
+                }
                 rejected += 1
             }
         }
@@ -195,11 +261,12 @@ public final class CallLoader: @unchecked Sendable {
     }
 
     /// nil if stopped while retrying a transient error.
-    private func applyRetrying(_ events: [CallEvent]) -> Result<ApplySummary, WarehouseError>? {
+    private func applyRetrying<Item>(_ items: [Item], _ apply: ([Item]) throws(WarehouseError) -> ApplySummary)
+        -> Result<ApplySummary, WarehouseError>? {
         var backoff = Duration.milliseconds(100)
         while true {
-            do {
-                return .success(try sink.apply(events, loadedAt: .now()))
+            do throws(WarehouseError) {
+                return .success(try apply(items))
             } catch where error.isTransient || !error.isDataError {
                 // Unavailable (transient) or broken (not the data's fault): retry, never dead-letter.
                 metrics.retried()

@@ -82,13 +82,24 @@ extension SQLiteSink {
                 PRIMARY KEY (event_id, revision)
             ) STRICT;
             """),
+        // Entity tables themselves are made on first use (EntityRow.createTableSQL), not here:
+        // which ones exist depends on the records the pollers publish.
+        SQLiteMigration(version: 2, name: "create entity_tables", sql: """
+            CREATE TABLE entity_tables (
+                table_name TEXT NOT NULL PRIMARY KEY,
+                source     TEXT NOT NULL,
+                entity     TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            ) STRICT;
+            """),
     ]
 
     /// The schema version this build writes.
     static var latestSchemaVersion: Int64 { migrations.last?.version ?? 0 }
 
-    /// Tables ``count(table:)`` may be asked about.
-    static let tables: Set<String> = ["calls", "call_revisions", "schema_migrations"]
+    /// CallFeed's own tables, which ``count(table:)`` may be asked about (besides the entity tables
+    /// listed in `entity_tables`).
+    static let tables: Set<String> = ["calls", "call_revisions", "schema_migrations", "entity_tables"]
 
     // MARK: - Statements reused across batches
 
@@ -116,6 +127,13 @@ extension SQLiteSink {
         let placeholders = (1...columns.count).map { "?\($0)" }.joined(separator: ", ")
         return "INSERT OR IGNORE INTO call_revisions (\(columns.joined(separator: ", "))) VALUES (\(placeholders))"
     }()
+
+    /// The registered (source, entity) of an entity table, if it is registered.
+    static let selectEntityTableSQL = "SELECT source, entity FROM entity_tables WHERE table_name = ?1"
+
+    /// Registers an entity table the sink has just created.
+    static let insertEntityTableSQL =
+        "INSERT INTO entity_tables (table_name, source, entity, created_at) VALUES (?1, ?2, ?3, ?4)"
 
     /// Every `calls` column except `loaded_at`, for ``canonicalDump()``.
     static let canonicalColumns: [String] = CallRow.columns.filter { $0 != "loaded_at" }

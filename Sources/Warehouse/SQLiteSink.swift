@@ -5,7 +5,8 @@ import CallFeedCore
 ///
 /// The file is in WAL mode (analysts can read while the loader writes) with `synchronous=FULL`
 /// (a committed batch survives power loss, which the loader relies on before committing Kafka
-/// offsets). Tables, columns and the version rule are described in docs/warehouse.md.
+/// offsets). Tables, columns and the version rule are described in docs/warehouse.md. Entity
+/// records go to one table per source entity, made on first use (``applyEntities(_:loadedAt:)``).
 ///
 /// ```swift
 /// let sink = try SQLiteSink(path: "/var/lib/callfeed/calls.sqlite")
@@ -19,16 +20,31 @@ public final class SQLiteSink: WarehouseSink {
     /// The database path given to `init` (`:memory:` for a private in-memory database).
     public let path: String
     private var connection: SQLiteConnection?
-    private var statements: Statements?
+    /// Set by ``prepare()``; `nil` before it and after ``close()``.
+    var statements: Statements?
+    /// The statements of each entity table this sink has used, by table name. Filled on first use
+    /// in ``applyEntities(_:loadedAt:)``; emptied whenever a transaction fails (it may have created
+    /// a table that the rollback removed), by ``prepare()`` and by ``close()``.
+    var entityStatements: [String: EntityTableStatements] = [:]
 
     /// The compiled statements every batch reuses.
-    private struct Statements {
+    struct Statements {
         let begin: SQLiteStatement
         let commit: SQLiteStatement
         let rollback: SQLiteStatement
         let selectCall: SQLiteStatement
         let upsertCall: SQLiteStatement
         let insertRevision: SQLiteStatement
+        let selectEntityTable: SQLiteStatement
+        let insertEntityTable: SQLiteStatement
+    }
+
+    /// The compiled statements of one entity table, and whose table it is.
+    struct EntityTableStatements {
+        let source: String
+        let entity: String
+        let select: SQLiteStatement
+        let upsert: SQLiteStatement
     }
 
     /// Opens (creating if needed) the database at `path` and sets WAL mode and `synchronous=FULL`.
@@ -100,13 +116,16 @@ public final class SQLiteSink: WarehouseSink {
             if !connection.isAutocommit { try? connection.execute("ROLLBACK") }
             throw error
         }
+        entityStatements = [:]
         statements = Statements(
             begin: try connection.makeStatement("BEGIN IMMEDIATE", isPersistent: true),
             commit: try connection.makeStatement("COMMIT", isPersistent: true),
             rollback: try connection.makeStatement("ROLLBACK", isPersistent: true),
             selectCall: try connection.makeStatement(Self.selectCallSQL, isPersistent: true),
             upsertCall: try connection.makeStatement(Self.upsertCallSQL, isPersistent: true),
-            insertRevision: try connection.makeStatement(Self.insertRevisionSQL, isPersistent: true))
+            insertRevision: try connection.makeStatement(Self.insertRevisionSQL, isPersistent: true),
+            selectEntityTable: try connection.makeStatement(Self.selectEntityTableSQL, isPersistent: true),
+            insertEntityTable: try connection.makeStatement(Self.insertEntityTableSQL, isPersistent: true))
     }
 
     /// Writes the batch in one `BEGIN IMMEDIATE … COMMIT` transaction, event by event in array order.
@@ -158,6 +177,7 @@ public final class SQLiteSink: WarehouseSink {
     /// Finalizes the statements and closes the connection. Idempotent.
     public func close() {
         statements = nil
+        entityStatements = [:]
         connection?.close()
         connection = nil
     }
@@ -183,15 +203,18 @@ public final class SQLiteSink: WarehouseSink {
     }
 
     /// The number of rows in a table.
-    /// - Parameter table: `calls`, `call_revisions` or `schema_migrations`.
+    /// - Parameter table: `calls`, `call_revisions`, `schema_migrations`, `entity_tables`, or an
+    ///   entity table listed in `entity_tables` (`ctm_accounts`, …).
     /// - Returns: `count(*)` of the table.
     /// - Throws: ``WarehouseError`` for any other name, or if the table cannot be read.
     public func count(table: String) throws(WarehouseError) -> Int {
-        guard Self.tables.contains(table) else {
+        let connection = try openConnection()
+        guard Self.tables.contains(table) || isRegisteredEntityTable(table, on: connection),
+              let quoted = EntityRow.quotedIdentifier(table) else {
             throw WarehouseError(code: SQLITE_MISUSE, reason: "SQLiteSink.count: unknown table '\(table)'",
                                  isTransient: false)
         }
-        let rows = try openConnection().makeStatement("SELECT count(*) FROM \(table)").query()
+        let rows = try connection.makeStatement("SELECT count(*) FROM \(quoted)").query()
         guard case .integer(let count) = rows.first?.first else { return 0 }
         return Int(count)
     }

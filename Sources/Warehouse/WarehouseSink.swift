@@ -1,13 +1,14 @@
 import CallFeedCore
 
 /// A warehouse the loader writes ``CallEvent``s into: one `calls` row per call (its newest revision)
-/// and an append-only `call_revisions` audit (every distinct revision once).
+/// and an append-only `call_revisions` audit (every distinct revision once); and ``EntityRecord``s,
+/// one table per source entity (`ctm_accounts`, `justcall_users`, …), one row per object.
 ///
 /// The loader owns one sink on one thread: it calls ``prepare()`` once, then ``apply(_:loadedAt:)``
-/// per Kafka batch, commits the Kafka offsets only after `apply` returned, and calls ``close()`` on
-/// shutdown. Because any event may be delivered again (after a crash between the sink's commit and
-/// the offset commit), every conformant sink must make `apply` idempotent and order-tolerant exactly
-/// as docs/warehouse.md describes:
+/// and ``applyEntities(_:loadedAt:)`` per Kafka batch, commits the Kafka offsets only after both
+/// returned, and calls ``close()`` on shutdown. Because any event or record may be delivered again
+/// (after a crash between the sink's commit and the offset commit), every conformant sink must make
+/// both idempotent and order-tolerant exactly as docs/warehouse.md describes:
 ///
 /// - An exact re-send (same `event_id` and `revision`) leaves the `calls` row untouched, `loaded_at`
 ///   included, and adds no `call_revisions` row.
@@ -34,6 +35,24 @@ public protocol WarehouseSink: AnyObject {
     /// - Throws: ``WarehouseError``. The transaction was rolled back; retry the same batch when
     ///   `isTransient`, otherwise the batch holds something the warehouse rejects.
     func apply(_ events: [CallEvent], loadedAt: Timestamp) throws(WarehouseError) -> ApplySummary
+
+    /// Writes a batch of entity records in one transaction: all of it or none of it.
+    ///
+    /// Each record is upserted on ``EntityRecord/id`` into the table ``EntityRecord/tableName``
+    /// (`ctm_accounts`, …), which the sink creates on first use and lists in `entity_tables`. The
+    /// rule is the calls rule: an exact re-send (same `id` and `revision`) leaves the row untouched,
+    /// `loaded_at` included; a different revision replaces it only if its `version_key` is greater.
+    /// Records are applied in array order. There is no audit table for entities, so the summary's
+    /// `revisionsAdded` is always 0.
+    /// - Parameters:
+    ///   - records: The batch, exact duplicates already removed by the loader (keeping them is harmless).
+    ///   - loadedAt: The time to record in `loaded_at` for rows this batch inserts or changes.
+    /// - Returns: One count per record in `inserted`, `updated` or `unchanged`.
+    /// - Throws: ``WarehouseError``. The transaction was rolled back (tables it created included).
+    ///   A record that fails ``EntityRecord/validate()``, or whose table name is already registered
+    ///   for another (source, entity), is refused as data (``WarehouseError/isDataError``), before
+    ///   any name reaches SQL.
+    func applyEntities(_ records: [EntityRecord], loadedAt: Timestamp) throws(WarehouseError) -> ApplySummary
 
     /// Releases the connection. Idempotent; afterwards `prepare` and `apply` throw.
     func close()

@@ -159,9 +159,10 @@ struct SQLiteSinkSchemaTests {
         try reopened.prepare()
 
         #expect(try reopened.canonicalDump() == dumpBefore)
-        #expect(try reopened.count(table: "schema_migrations") == 1)
-        #expect(try reopened._query("SELECT version, name FROM schema_migrations")
-            == [["version": .integer(1), "name": .text("create calls and call_revisions")]])
+        #expect(try reopened.count(table: "schema_migrations") == 2)
+        #expect(try reopened._query("SELECT version, name FROM schema_migrations ORDER BY version")
+            == [["version": .integer(1), "name": .text("create calls and call_revisions")],
+                ["version": .integer(2), "name": .text("create entity_tables")]])
         #expect(try reopened.apply([event], loadedAt: Fixtures.may1(11)) == ApplySummary(unchanged: 1))
         #expect(try reopened.callRow(event.eventID)?["loaded_at"] == .text("2024-05-01T10:06:00.000Z"))
     }
@@ -171,7 +172,7 @@ struct SQLiteSinkSchemaTests {
         let db = try TemporaryDatabase()
         let sink = try db.openSink()
         _ = try sink.apply([Fixtures.event(receivedAt: Fixtures.may1(9))], loadedAt: Fixtures.may1(9))
-        try sink._execute("INSERT INTO schema_migrations VALUES (2, 'from the future', '2030-01-01T00:00:00.000Z')")
+        try sink._execute("INSERT INTO schema_migrations VALUES (3, 'from the future', '2030-01-01T00:00:00.000Z')")
         sink.close()
 
         let older = try SQLiteSink(path: db.path)
@@ -179,7 +180,7 @@ struct SQLiteSinkSchemaTests {
 
         #expect(!error.isTransient)
         #expect(error.reason.contains("newer"))
-        #expect(try older.count(table: "schema_migrations") == 2)
+        #expect(try older.count(table: "schema_migrations") == 3)
         #expect(try older.count(table: "calls") == 1)
         #expect(throws: WarehouseError.self) {
             try older.apply([Fixtures.event(callID: "other", receivedAt: Fixtures.may1(9))], loadedAt: Fixtures.may1(9))

@@ -1,0 +1,44 @@
+import CallFeedCore
+
+extension VendorSandbox {
+    /// A human-readable page for a newcomer: each vendor's base URL, first request, credentials
+    /// and accounts. `callfeed-sandbox` prints it on start.
+    public func summary() -> String {
+        let c = configuration
+        var lines = [
+            "CallFeed vendor sandbox on port \(port): seed \(c.seed), \(c.accounts) account(s) per vendor, "
+                + "\(c.callsPerAccount) calls each, \(CivilTime.date(c.from)) .. \(CivilTime.date(c.to)) (UTC, end exclusive)"
+                + (c.oddRecords > 0 ? ", \(c.oddRecords) odd record(s) per account" : ""),
+            "",
+        ]
+        for vendor in SandboxVendor.all {
+            let base = baseURL(for: vendor)
+            let accounts = accounts(vendor: vendor)
+            let first = accounts.first
+            lines.append("\(vendor.name)  \(base)")
+            switch vendor {
+            case .ctm:
+                lines.append("  auth      HTTP Basic  access key \(c.ctm.accessKey)  secret \(c.ctm.secretKey) (also signs webhooks)")
+                lines.append("  try       curl -u \(c.ctm.accessKey):\(c.ctm.secretKey) '\(base)/api/v1/accounts/\(first?.id ?? "ID")/calls?per_page=150&page=1'")
+            case .callkeeper:
+                lines.append("  auth      key in the URL  user key \(c.callKeeper.userKey) (get, getWithRole)  role key \(c.callKeeper.roleKey) (getByRole)")
+                lines.append("  try       curl '\(base)/api/index.php?json/v3/\(c.callKeeper.userKey)/call/get/0/\(CivilTime.date(c.from))/\(CivilTime.date(c.to))'")
+            case .callrail:
+                lines.append("  auth      Authorization: Token token=\"\(c.callRail.apiKey)\"  webhook signing key \(c.callRail.signingKey)")
+                lines.append("  try       curl -H 'Authorization: Token token=\"\(c.callRail.apiKey)\"' '\(base)/v3/a/\(first?.id ?? "ID")/calls.json?time_zone=Etc/UTC&start_date=\(CivilTime.date(c.from))&end_date=\(CivilTime.date(c.to))'")
+            default:
+                lines.append("  auth      Authorization: <api_key>:<api_secret>  (per account below; the secret signs webhooks)")
+                lines.append("  try       curl -H 'Authorization: \(first?.credential.authorization ?? "KEY:SECRET")' '\(base)/v2.1/calls?per_page=100&sort=datetime&order=asc'")
+            }
+            let limit = c.rateLimit(for: vendor)
+            let windows = limit.windows.map { "\($0.limit)/\($0.period.components.seconds)s" }.joined(separator: " + ")
+            lines.append("  limit     \(windows.isEmpty ? "none" : windows)")
+            for account in accounts {
+                lines.append("  account   \(account.id)  \(account.name)  \(calls(vendor: vendor, account: account.id).count) calls  \(account.credential)")
+            }
+            lines.append("")
+        }
+        lines.append("Stop with Ctrl-C. Vendor quirks and the fault-injection API: docs/sandbox.md")
+        return lines.joined(separator: "\n")
+    }
+}
