@@ -75,7 +75,7 @@ public struct CTMCallSource: CallSource {
         try CTMMapping.content(from: record, context: MappingContext(accountID: account, timeZone: "UTC", defaultCountry: defaultCountry))
     }
 
-    private func getJSON(_ url: String, client: VendorClient) throws(PollError) -> JSONValue {
+    func getJSON(_ url: String, client: VendorClient) throws(PollError) -> JSONValue {
         let response: HTTPClientResponse
         do {
             response = try client.get(url, headers: authHeaders)

@@ -52,16 +52,18 @@ public final class CallPoller: @unchecked Sendable {
         let started = Date()
         var stats = RunStatistics()
         let apiBefore = client.requestCount
-        for account in try accounts() {
+        let list = try accounts()
+        for (index, account) in list.enumerated() {
+            let share = Share(index: index, count: list.count)
             let checkpoints = checkpointsFor(account)
             if let cursor = try checkpoints.cursor("sync") {
                 // Resume the window a previous run did not finish.
                 try runRange(account: account, from: Timestamp(millisecondsSinceEpoch: cursor.from), to: Timestamp(millisecondsSinceEpoch: cursor.rangeEnd ?? cursor.to),
-                             kind: "sync", channel: .poll, stats: &stats, progress: progress, resume: cursor)
+                             kind: "sync", channel: .poll, stats: &stats, progress: nil, share: share, resume: cursor)
             }
             let hwm = try checkpoints.highWaterMark()
             let from = hwm.map { $0.adding(seconds: -settings.lookback.components.seconds) } ?? settings.initialStart
-            try runRange(account: account, from: from, to: now, kind: "sync", channel: .poll, stats: &stats, progress: progress, resume: nil)
+            try runRange(account: account, from: from, to: now, kind: "sync", channel: .poll, stats: &stats, progress: progress, share: share, resume: nil)
         }
         stats.apiCalls = client.requestCount - apiBefore
         stats.seconds = Date().timeIntervalSince(started)
@@ -76,11 +78,13 @@ public final class CallPoller: @unchecked Sendable {
         let started = Date()
         var stats = RunStatistics()
         let apiBefore = client.requestCount
-        for account in try accounts() {
+        let list = try accounts()
+        for (index, account) in list.enumerated() {
             let cursor = try checkpointsFor(account).cursor("backfill")
             let resume = cursor.flatMap { $0.rangeEnd == to.millisecondsSinceEpoch ? $0 : nil }
             if resume != nil { logger.info("resuming backfill", metadata: ["account": "\(account)"]) }
-            try runRange(account: account, from: from, to: to, kind: "backfill", channel: .backfill, stats: &stats, progress: progress, resume: resume)
+            try runRange(account: account, from: from, to: to, kind: "backfill", channel: .backfill, stats: &stats, progress: progress,
+                         share: Share(index: index, count: list.count), resume: resume)
         }
         stats.apiCalls = client.requestCount - apiBefore
         stats.seconds = Date().timeIntervalSince(started)
@@ -92,9 +96,16 @@ public final class CallPoller: @unchecked Sendable {
         Checkpoints(store: store, vendor: source.vendor, source: source.name, account: account, stream: "calls")
     }
 
+    /// Which part of a whole run one account is: progress is reported over the whole run.
+    struct Share {
+        var index: Int
+        var count: Int
+        func overall(_ fraction: Double) -> Double { min(1, (Double(index) + min(1, fraction)) / Double(max(count, 1))) }
+    }
+
     /// Walks [from, to) chunk by chunk (a resumed cursor first finishes its own chunk).
     private func runRange(account: String, from: Timestamp, to: Timestamp, kind: String, channel: CallEvent.Channel,
-                          stats: inout RunStatistics, progress: ((PollProgress) -> Void)?, resume: Checkpoints.Cursor?) throws(PollError) {
+                          stats: inout RunStatistics, progress: ((PollProgress) -> Void)?, share: Share, resume: Checkpoints.Cursor?) throws(PollError) {
         guard from < to else { return }
         let chunkMs = max(PollSettings.milliseconds(settings.chunk), PollSettings.milliseconds(source.granularity))
         var windowStart = resume.map { Timestamp(millisecondsSinceEpoch: $0.from) } ?? from
@@ -105,7 +116,7 @@ public final class CallPoller: @unchecked Sendable {
                           stats: &stats, resume: firstCursor)
             firstCursor = nil
             let done = Double(windowEnd.millisecondsSinceEpoch - from.millisecondsSinceEpoch) / Double(to.millisecondsSinceEpoch - from.millisecondsSinceEpoch)
-            progress?(PollProgress(account: account, windowFrom: windowStart, windowTo: windowEnd, fraction: min(1, done), statistics: stats))
+            progress?(PollProgress(account: account, windowFrom: windowStart, windowTo: windowEnd, fraction: share.overall(done), statistics: stats))
             windowStart = windowEnd
         }
     }

@@ -4,8 +4,9 @@ import Kafka
 import Synchronization
 
 /// Publishes one page's results and waits until Kafka acknowledged all of them: CallEvents to the
-/// calls topic (key event_id), each record as the vendor sent it to the raw topic, and records
-/// that could not be mapped to the dead-letter topic with the reason.
+/// calls topic (key event_id) with each record as the vendor sent it on the raw topic, or entity
+/// records to the entities topic (key source/entity/id); records that could not be mapped go to
+/// the dead-letter topic with the reason.
 struct PagePublisher: Sendable {
     let producer: KafkaProducer
     let topics: Topics
@@ -15,10 +16,46 @@ struct PagePublisher: Sendable {
         var reason: String
     }
 
+    private struct Message {
+        var topic: String
+        var key: [UInt8]?
+        var value: [UInt8]
+        var headers: [(String, String)]
+    }
+
     func publish(events: [(event: CallEvent, raw: [UInt8])], rejected: [Rejected], vendor: String, route: String) throws(PollError) {
-        let total = events.count * 2 + rejected.count
-        guard total > 0 else { return }
-        let remaining = Mutex((left: total, firstError: String?.none))
+        var messages: [Message] = []
+        for (event, raw) in events {
+            let key = Array(event.eventID.utf8)
+            messages.append(Message(topic: topics.calls, key: key, value: event.jsonBytes(), headers: [(RecordHeader.source, vendor)]))
+            messages.append(Message(topic: topics.raw, key: key, value: raw, headers: [
+                (RecordHeader.source, vendor), (RecordHeader.route, route),
+                (RecordHeader.receivedAt, event.receivedAt.rfc3339), (RecordHeader.eventID, event.eventID),
+            ]))
+        }
+        try send(messages + deadLetters(rejected, vendor: vendor, route: route))
+    }
+
+    func publish(entities: [EntityRecord], rejected: [Rejected], vendor: String, route: String) throws(PollError) {
+        let messages = entities.map { record in
+            Message(topic: topics.entities, key: Array(record.key.utf8), value: record.jsonBytes(), headers: [(RecordHeader.source, vendor)])
+        }
+        try send(messages + deadLetters(rejected, vendor: vendor, route: route))
+    }
+
+    private func deadLetters(_ rejected: [Rejected], vendor: String, route: String) -> [Message] {
+        rejected.map { r in
+            Message(topic: topics.deadLetters, key: nil, value: r.record, headers: [
+                (RecordHeader.source, vendor), (RecordHeader.route, route), (RecordHeader.reason, r.reason),
+                (RecordHeader.stage, "poll"), (RecordHeader.receivedAt, Timestamp.now().rfc3339),
+            ])
+        }
+    }
+
+    /// Produces every message and blocks until each has its delivery report.
+    private func send(_ messages: [Message]) throws(PollError) {
+        guard !messages.isEmpty else { return }
+        let remaining = Mutex((left: messages.count, firstError: String?.none))
         let done = DispatchSemaphore(value: 0)
         let completion: @Sendable (Result<DeliveryReport, KafkaError>) -> Void = { result in
             let finished = remaining.withLock { state -> Bool in
@@ -28,28 +65,12 @@ struct PagePublisher: Sendable {
             }
             if finished { done.signal() }
         }
-        var enqueueError: KafkaError?
-        func produce(_ topic: String, key: [UInt8]?, value: [UInt8], headers: [(String, String)]) {
+        for m in messages {
             do {
-                try producer.produce(topic: topic, key: key, value: value, headers: headers, completion: completion)
+                try producer.produce(topic: m.topic, key: m.key, value: m.value, headers: m.headers, completion: completion)
             } catch {
-                enqueueError = enqueueError ?? error
                 completion(.failure(error))
             }
-        }
-        for (event, raw) in events {
-            let key = Array(event.eventID.utf8)
-            produce(topics.calls, key: key, value: event.jsonBytes(), headers: [(RecordHeader.source, vendor)])
-            produce(topics.raw, key: key, value: raw, headers: [
-                (RecordHeader.source, vendor), (RecordHeader.route, route),
-                (RecordHeader.receivedAt, event.receivedAt.rfc3339), (RecordHeader.eventID, event.eventID),
-            ])
-        }
-        for r in rejected {
-            produce(topics.deadLetters, key: nil, value: r.record, headers: [
-                (RecordHeader.source, vendor), (RecordHeader.route, route), (RecordHeader.reason, r.reason),
-                (RecordHeader.stage, "poll"), (RecordHeader.receivedAt, Timestamp.now().rfc3339),
-            ])
         }
         done.wait()
         if let error = remaining.withLock({ $0.firstError }) {

@@ -29,9 +29,9 @@ public enum PollSchedule: Sendable, Equatable {
 /// next run; other sources keep running either way.
 public final class PollScheduler: Sendable {
     public struct Job: Sendable {
-        public var poller: CallPoller
+        public var poller: any ScheduledPoll
         public var schedule: PollSchedule
-        public init(poller: CallPoller, schedule: PollSchedule) { self.poller = poller; self.schedule = schedule }
+        public init(poller: any ScheduledPoll, schedule: PollSchedule) { self.poller = poller; self.schedule = schedule }
     }
 
     let jobs: [Job]
@@ -54,7 +54,7 @@ public final class PollScheduler: Sendable {
                 run(job)
                 finished.signal()
             }
-            thread.name = "poll-\(job.poller.source.name)"
+            thread.name = "poll-\(job.poller.jobName)"
             thread.start()
         }
     }
@@ -67,7 +67,7 @@ public final class PollScheduler: Sendable {
     }
 
     private func run(_ job: Job) {
-        let source = job.poller.source
+        let name = job.poller.jobName
         var next = Date()
         while !stopping.load(ordering: .acquiring) {
             let wait = next.timeIntervalSinceNow
@@ -76,16 +76,34 @@ public final class PollScheduler: Sendable {
                 continue
             }
             do {
-                try job.poller.sync()
+                try job.poller.runScheduled()
             } catch where error.kind == .credentials {
-                logger.error("source stopped: credentials refused", metadata: ["source": "\(source.name)", "error": "\(error.reason)"])
+                logger.error("source stopped: credentials refused", metadata: ["source": "\(name)", "error": "\(error.reason)"])
                 return
             } catch where error.kind == .cancelled {
                 return
             } catch {
-                logger.error("poll run failed; will retry at the next run", metadata: ["source": "\(source.name)", "error": "\(error.reason)"])
+                logger.error("poll run failed; will retry at the next run", metadata: ["source": "\(name)", "error": "\(error.reason)"])
             }
             next = job.schedule.next(after: Date())
         }
     }
+}
+
+/// A poller the scheduler can run: one run per call, stopping between pages when cancelled.
+public protocol ScheduledPoll: AnyObject, Sendable {
+    /// Names the job in logs and thread names (`<source>` or `<source>:entities`).
+    var jobName: String { get }
+    var isCancelled: @Sendable () -> Bool { get set }
+    func runScheduled() throws(PollError)
+}
+
+extension CallPoller: ScheduledPoll {
+    public var jobName: String { source.name }
+    public func runScheduled() throws(PollError) { try sync() }
+}
+
+extension EntityPoller: ScheduledPoll {
+    public var jobName: String { name + ":entities" }
+    public func runScheduled() throws(PollError) { try sync() }
 }

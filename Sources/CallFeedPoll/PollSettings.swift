@@ -38,7 +38,7 @@ public struct PollProgress: Sendable {
     public var account: String
     public var windowFrom: Timestamp
     public var windowTo: Timestamp
-    /// Fraction of the whole requested range done, 0...1 (by time covered).
+    /// Fraction of the whole run done, 0...1: accounts in turn, each by time covered.
     public var fraction: Double
     public var statistics: RunStatistics
 }
