@@ -66,7 +66,7 @@ let package = Package(
 
         // MARK: Configuration, lifecycle and the builders the executables call
         .target(name: "CallFeedApp", dependencies: [
-            "CallFeedIngest", "CallFeedLoad", "CallFeedPoll", "Kafka", "Warehouse", "HTTPServer",
+            "CallFeedIngest", "CallFeedLoad", "CallFeedPoll", "Kafka", "Warehouse", "HTTPServer", "VendorSandbox",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),

@@ -45,6 +45,22 @@ public enum Builders {
                       secrets: $0.secrets)
             }, toleranceSeconds: Int64(config.ingest.signatureToleranceSeconds)))
         }
+        let callrail = config.sources.callrail.filter { !$0.signingKeys.isEmpty }
+        if !callrail.isEmpty {
+            routes.append(CallRailWebhookRoute(sources: callrail.map {
+                .init(source: WebhookSource(name: $0.name, context: MappingContext(accountID: $0.accountID, timeZone: "UTC",
+                                                                                   defaultCountry: $0.defaultCountry)),
+                      signingKeys: $0.signingKeys)
+            }))
+        }
+        let justcall = config.sources.justcall.filter { !$0.secrets.isEmpty }
+        if !justcall.isEmpty {
+            routes.append(JustCallWebhookRoute(sources: justcall.map {
+                .init(source: WebhookSource(name: $0.name, context: MappingContext(accountID: $0.accountID, timeZone: "UTC",
+                                                                                   defaultCountry: $0.defaultCountry)),
+                      secrets: $0.secrets, webhookURL: $0.webhookURL)
+            }, toleranceSeconds: Int64(config.ingest.signatureToleranceSeconds)))
+        }
         return routes
     }
 

@@ -37,15 +37,11 @@ public enum Commands {
         let pollSources = Builders.pollSources(config)
         if !pollSources.isEmpty {
             let store = try Builders.openState(config)
-            let jobs = pollSources.map { configured in
-                PollScheduler.Job(poller: Builders.makePoller(configured, config: config, producer: producer, store: store,
-                                                              registry: registry, logger: logger),
-                                  schedule: Builders.schedule(configured.poll))
-            }
+            let jobs = Builders.pollJobs(config, producer: producer, store: store, registry: registry, logger: logger)
             let scheduler = PollScheduler(jobs: jobs, logger: logger)
             scheduler.start()
             services.append(PollerService(scheduler: scheduler, store: store))
-            logger.info("pollers running", metadata: ["sources": "\(pollSources.map(\.source.name))"])
+            logger.info("pollers running", metadata: ["jobs": "\(jobs.map(\.poller.jobName))"])
         }
         // Stopped in reverse order: pollers first, then the receiver (which flushes the producer).
         services.insert(IngestService(server: server, producer: producer), at: 0)

@@ -43,7 +43,7 @@ extension CallFeedConfiguration {
             if let v = m["format"] { log.format = try v.string() }
         }
         if let s = top["sources"] {
-            let m = try s.members(allowed: ["callkeeper", "ctm"])
+            let m = try s.members(allowed: ["callkeeper", "ctm", "callrail", "justcall"])
             for item in try m["callkeeper"]?.list() ?? [] {
                 let f = try item.members(allowed: ["name", "account_id", "token", "timezone", "default_country", "poll"])
                 var source = CallKeeperSource()
@@ -60,13 +60,31 @@ extension CallFeedConfiguration {
                 var source = CTMSource()
                 if let v = f["name"] { source.name = try v.string() }
                 if let v = f["account_id"] { source.accountID = try v.string() }
-                if let v = f["secrets"] {
-                    for s in try v.list() { source.secrets.append(try s.string()) }
-                    source.secrets.removeAll { $0.isEmpty }
-                }
+                if let v = f["secrets"] { source.secrets = try v.strings().filter { !$0.isEmpty } }
                 if let v = f["default_country"] { source.defaultCountry = try v.string() }
                 if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "ctm") }
                 sources.ctm.append(source)
+            }
+            for item in try m["callrail"]?.list() ?? [] {
+                let f = try item.members(allowed: ["name", "account_id", "signing_keys", "default_country", "poll"])
+                var source = CallRailSource()
+                if let v = f["name"] { source.name = try v.string() }
+                if let v = f["account_id"] { source.accountID = try v.string() }
+                if let v = f["signing_keys"] { source.signingKeys = try v.strings().filter { !$0.isEmpty } }
+                if let v = f["default_country"] { source.defaultCountry = try v.string() }
+                if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "callrail") }
+                sources.callrail.append(source)
+            }
+            for item in try m["justcall"]?.list() ?? [] {
+                let f = try item.members(allowed: ["name", "account_id", "secrets", "webhook_url", "default_country", "poll"])
+                var source = JustCallSource()
+                if let v = f["name"] { source.name = try v.string() }
+                if let v = f["account_id"] { source.accountID = try v.string() }
+                if let v = f["secrets"] { source.secrets = try v.strings().filter { !$0.isEmpty } }
+                if let v = f["webhook_url"] { source.webhookURL = try v.string() }
+                if let v = f["default_country"] { source.defaultCountry = try v.string() }
+                if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "justcall") }
+                sources.justcall.append(source)
             }
         }
         try validate(origin: origin)
@@ -105,6 +123,38 @@ extension CallFeedConfiguration {
             }
             guard !s.secrets.isEmpty else { throw ConfigurationError("sources.ctm[\(i)].secrets needs at least one secret") }
         }
+        try validateCallRailAndJustCall()
+    }
+
+    private func validateCallRailAndJustCall() throws(ConfigurationError) {
+        for (i, s) in sources.callrail.enumerated() {
+            if let poll = s.poll {
+                guard !poll.apiKey.isEmpty else { throw ConfigurationError("sources.callrail[\(i)].poll.api_key is required for polling") }
+                try poll.validate(path: "sources.callrail[\(i)].poll")
+                if s.signingKeys.isEmpty { continue }  // poll-only source
+            }
+            guard !s.signingKeys.isEmpty else { throw ConfigurationError("sources.callrail[\(i)].signing_keys needs at least one key") }
+            guard !s.accountID.isEmpty else {
+                throw ConfigurationError("sources.callrail[\(i)].account_id is required for webhooks (CallRail payloads name no account)")
+            }
+        }
+        for (i, s) in sources.justcall.enumerated() {
+            guard !s.accountID.isEmpty else { throw ConfigurationError("sources.justcall[\(i)].account_id is required") }
+            if let poll = s.poll {
+                guard !poll.apiKey.isEmpty, !poll.apiSecret.isEmpty else {
+                    throw ConfigurationError("sources.justcall[\(i)].poll.api_key and api_secret are required for polling")
+                }
+                guard TimeZone(identifier: poll.userTimeZone) != nil else {
+                    throw ConfigurationError("sources.justcall[\(i)].poll.user_time_zone \(poll.userTimeZone) is not an IANA time zone")
+                }
+                try poll.validate(path: "sources.justcall[\(i)].poll")
+                if s.secrets.isEmpty { continue }  // poll-only source
+            }
+            guard !s.secrets.isEmpty else { throw ConfigurationError("sources.justcall[\(i)].secrets needs at least one secret") }
+            guard s.webhookURL.hasPrefix("http://") || s.webhookURL.hasPrefix("https://") else {
+                throw ConfigurationError("sources.justcall[\(i)].webhook_url must be the full URL configured at JustCall (it is signed)")
+            }
+        }
     }
 
     /// The configuration as an operator may see it (`--dry-run`): secrets replaced by `***`.
@@ -122,6 +172,14 @@ extension CallFeedConfiguration {
             lines.append("source ctm \(s.name): account_id=\(s.accountID) secrets=\(s.secrets.count)x*** default_country=\(s.defaultCountry)")
             if let p = s.poll { lines.append("  poll: \(p.summary) access_key=*** secret_key=*** accounts=\(p.accounts.isEmpty ? "all" : p.accounts.joined(separator: ","))") }
         }
+        for s in sources.callrail {
+            lines.append("source callrail \(s.name): account_id=\(s.accountID) signing_keys=\(s.signingKeys.count)x*** default_country=\(s.defaultCountry)")
+            if let p = s.poll { lines.append("  poll: \(p.summary) api_key=*** accounts=\(p.accounts.isEmpty ? "all" : p.accounts.joined(separator: ","))") }
+        }
+        for s in sources.justcall {
+            lines.append("source justcall \(s.name): account_id=\(s.accountID) secrets=\(s.secrets.count)x*** webhook_url=\(s.webhookURL)")
+            if let p = s.poll { lines.append("  poll: \(p.summary) api_key=*** api_secret=*** user_time_zone=\(p.userTimeZone)") }
+        }
         return lines.joined(separator: "\n")
     }
 }
@@ -129,22 +187,41 @@ extension CallFeedConfiguration {
 extension CallFeedConfiguration.PollSource {
     init(tree: ConfigTree, vendor: String) throws(ConfigurationError) {
         self.init()
-        let common = ["base_url", "interval_seconds", "daily_at", "lookback_hours", "start", "rate_limits", "max_retries", "timeout_seconds"]
-        let specific = vendor == "ctm" ? ["access_key", "secret_key", "auth_scheme", "calls_path", "accounts"] : ["api_key", "method"]
+        let common = ["base_url", "interval_seconds", "daily_at", "lookback_hours", "start", "rate_limits", "max_retries", "timeout_seconds",
+                      "entities", "entities_interval_seconds", "entities_daily_at"]
+        let specific: [String]
+        switch vendor {
+        case "ctm": specific = ["access_key", "secret_key", "auth_scheme", "calls_path", "accounts"]
+        case "callrail": specific = ["api_key", "accounts"]
+        case "justcall": specific = ["api_key", "api_secret", "user_time_zone"]
+        default: specific = ["api_key", "method"]
+        }
         let m = try tree.members(allowed: Set(common + specific))
         if let v = m["base_url"] { baseURL = try v.string() }
         if let v = m["access_key"] { accessKey = try v.string() }
         if let v = m["secret_key"] { secretKey = try v.string() }
         if let v = m["api_key"] { apiKey = try v.string() }
+        if let v = m["api_secret"] { apiSecret = try v.string() }
+        if let v = m["user_time_zone"] { userTimeZone = try v.string() }
+        if let v = m["entities"] {
+            let names = try v.strings()
+            let known = EntityCatalog.available[vendor] ?? []
+            if let unknown = names.first(where: { !known.contains($0) }) {
+                throw ConfigurationError("\(v.path): \(vendor) has no entity list \(unknown) (available: \(known.isEmpty ? "none" : known.joined(separator: ", ")))")
+            }
+            entities = names
+        }
+        if let v = m["entities_interval_seconds"] { entitiesIntervalSeconds = try v.int() }
+        if let v = m["entities_daily_at"] { entitiesDailyAt = try v.string() }
         if let v = m["auth_scheme"] { authScheme = try v.string() }
         if let v = m["calls_path"] { callsPath = try v.string() }
         if let v = m["method"] { method = try v.string() }
-        if let v = m["accounts"] { accounts = try v.list().map { (t: ConfigTree) throws(ConfigurationError) -> String in try t.string() } }
+        if let v = m["accounts"] { accounts = try v.strings() }
         if let v = m["interval_seconds"] { intervalSeconds = try v.int() }
         if let v = m["daily_at"] { dailyAt = try v.string() }
         if let v = m["lookback_hours"] { lookbackHours = try v.int() }
         if let v = m["start"] { start = try v.string() }
-        if let v = m["rate_limits"] { rateLimits = try v.list().map { (t: ConfigTree) throws(ConfigurationError) -> String in try t.string() } }
+        if let v = m["rate_limits"] { rateLimits = try v.strings() }
         if let v = m["max_retries"] { maxRetries = try v.int() }
         if let v = m["timeout_seconds"] { timeoutSeconds = try v.int() }
     }
@@ -153,6 +230,8 @@ extension CallFeedConfiguration.PollSource {
         guard intervalSeconds > 0 else { throw ConfigurationError("\(path).interval_seconds must be positive") }
         guard lookbackHours >= 0 else { throw ConfigurationError("\(path).lookback_hours must not be negative") }
         if let dailyAt, Self.parseDailyAt(dailyAt) == nil { throw ConfigurationError("\(path).daily_at must be HH:MM (UTC)") }
+        if Self.parseDailyAt(entitiesDailyAt) == nil { throw ConfigurationError("\(path).entities_daily_at must be HH:MM (UTC)") }
+        if let n = entitiesIntervalSeconds, n <= 0 { throw ConfigurationError("\(path).entities_interval_seconds must be positive") }
         if let start, Timestamp.parseISO8601(start + "T00:00:00Z") == nil { throw ConfigurationError("\(path).start must be YYYY-MM-DD") }
         for limit in rateLimits where Self.parseRateLimit(limit) == nil {
             throw ConfigurationError("\(path).rate_limits entry \(limit) must look like 1000/hour (per second, minute, hour or day)")

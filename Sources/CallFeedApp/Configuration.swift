@@ -66,18 +66,28 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public init() {}
         /// Override the vendor's API base URL (the sandbox, a proxy).
         public var baseURL: String?
-        /// CTM: access key and secret key (HTTP Basic). CallKeeper: `api_key`.
+        /// CTM: access key and secret key (HTTP Basic). CallKeeper, CallRail: `api_key`. JustCall:
+        /// `api_key` and `api_secret`.
         public var accessKey = ""
         public var secretKey = ""
         public var apiKey = ""
+        public var apiSecret = ""
+        /// JustCall: the API user's time zone, in which its date filters are read.
+        public var userTimeZone = "America/Los_Angeles"
         /// CTM: `basic` (documented) or `token` (the seed's header). CallKeeper: unused.
         public var authScheme = "basic"
         /// CTM: `calls` (documented) or `activities` (the seed's path).
         public var callsPath = "calls"
         /// CallKeeper: `get`, `getByRole` or `getWithRole`.
         public var method = "get"
-        /// CTM: accounts to poll; empty = every account the key sees.
+        /// CTM, CallRail: accounts to poll; empty = every account the key sees.
         public var accounts: [String] = []
+        /// Non-call lists to poll as entity records (`accounts`, `users`, `trackers`, ...); nil =
+        /// the vendor's default set (docs/pollers.md), `[]` = none.
+        public var entities: [String]?
+        /// Entity lists run every N seconds when set, else daily at `entities_daily_at` (UTC).
+        public var entitiesIntervalSeconds: Int?
+        public var entitiesDailyAt = "03:00"
         /// Run every N seconds, or once a day at `daily_at` (UTC `HH:MM`) when set.
         public var intervalSeconds = 300
         public var dailyAt: String?
@@ -95,6 +105,32 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public init() {}
         public var callkeeper: [CallKeeperSource] = []
         public var ctm: [CTMSource] = []
+        public var callrail: [CallRailSource] = []
+        public var justcall: [JustCallSource] = []
+    }
+
+    public struct CallRailSource: Sendable, Equatable {
+        public init() {}
+        public var name = "callrail"
+        /// The account webhooks belong to (CallRail payloads name none); the numeric id polls use.
+        public var accountID = ""
+        /// Webhook signing keys (company settings); list two while rotating.
+        public var signingKeys: [String] = []
+        public var defaultCountry = "US"
+        public var poll: PollSource?
+    }
+
+    public struct JustCallSource: Sendable, Equatable {
+        public init() {}
+        public var name = "justcall"
+        /// The team the key pair belongs to: the events' `source_account_id`.
+        public var accountID = ""
+        /// API secrets that sign webhooks; list two while rotating.
+        public var secrets: [String] = []
+        /// The webhook URL exactly as configured at JustCall (it is part of the signature).
+        public var webhookURL = ""
+        public var defaultCountry = "US"
+        public var poll: PollSource?
     }
 
     public struct CallKeeperSource: Sendable, Equatable {
@@ -212,6 +248,12 @@ indirect enum ConfigTree: Sendable {
         if case .list(let items, _) = self { return items }
         if case .scalar(let s, _) = self, s.isEmpty { return [] }
         throw ConfigurationError("\(path) must be a list")
+    }
+
+    func strings() throws(ConfigurationError) -> [String] {
+        var result: [String] = []
+        for item in try list() { result.append(try item.string()) }
+        return result
     }
 
     func stringMap() throws(ConfigurationError) -> [String: String] {

@@ -1,6 +1,7 @@
 import CallFeedCore
 import CallFeedIngest
 import CallFeedLoad
+import CallFeedPoll
 import HTTPServer
 import Warehouse
 import Foundation
@@ -20,6 +21,8 @@ public enum DevMode {
         public var databasePath = "./callfeed.db"
         public var brokers: Int32 = 3
         public var dryRun = false
+        /// Run the vendor sandbox in-process and poll it (``DevSandbox``).
+        public var sandbox = false
         public init() {}
     }
 
@@ -46,7 +49,21 @@ public enum DevMode {
     }
 
     public static func run(_ options: Options) async throws {
+        var options = options
+        var devSandbox: DevSandbox?
+        if options.sandbox {
+            // The JustCall signature covers the webhook URL: it must be known before the routes are.
+            if options.port == 0 { options.port = Int(try freePort(host: options.host)) }
+            let started = try DevSandbox()
+            devSandbox = started
+        }
+        defer { devSandbox?.stop() }
         var config = try configuration(options)
+        let webhookBase = "http://\(options.host):\(options.port)"
+        if let devSandbox {
+            devSandbox.configure(&config, webhookBase: webhookBase)
+            try config.validate()
+        }
         if options.dryRun {
             print("callfeed dev would start: a \(options.brokers)-broker mock Kafka cluster on 127.0.0.1, then")
             print(config.redactedSummary)
@@ -77,12 +94,25 @@ public enum DevMode {
             logger.warning("loader has no partitions yet; the first events will load once it joins")
         }
 
+        // Services stop in reverse order: pollers first, then the receiver (no new events), then the
+        // loader, which drains what Kafka already holds into the warehouse before the cluster goes.
+        var services: [any Service] = [LoaderService(loader: loader, drain: true), IngestService(server: server, producer: producer)]
+        let jobs: [PollScheduler.Job]
+        if !Builders.pollSources(config).isEmpty {
+            let store = try Builders.openState(config)
+            jobs = Builders.pollJobs(config, producer: producer, store: store, registry: registry, logger: logger)
+            let scheduler = PollScheduler(jobs: jobs, logger: logger)
+            scheduler.start()
+            services.append(PollerService(scheduler: scheduler, store: store))
+        } else {
+            jobs = []
+        }
+        devSandbox?.startLiveCalls(webhookBase: webhookBase, logger: logger)
+
         printBanner(config: config, port: server.port, bootstrap: cluster.bootstrapServers, topics: topics,
-                    brokers: options.brokers, custom: options.configPath != nil)
-        // Services stop in reverse order: the receiver first (no new events), then the loader,
-        // which drains what Kafka already holds into the warehouse before the in-memory cluster goes.
-        let group = ServiceGroup(services: [LoaderService(loader: loader, drain: true), IngestService(server: server, producer: producer)],
-                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+                    brokers: options.brokers, custom: options.configPath != nil || devSandbox != nil,
+                    pollJobs: jobs.map(\.poller.jobName), sandbox: devSandbox?.url)
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         sink.close()
         withExtendedLifetime(cluster) {}
@@ -95,14 +125,21 @@ public enum DevMode {
         }
     }
 
-    static func printBanner(config: CallFeedConfiguration, port: UInt16, bootstrap: String, topics: Topics, brokers: Int32, custom: Bool) {
+    static func printBanner(config: CallFeedConfiguration, port: UInt16, bootstrap: String, topics: Topics, brokers: Int32, custom: Bool,
+                            pollJobs: [String], sandbox: String?) {
         let base = "http://\(config.ingest.listenHost):\(port)"
         let db = URL(fileURLWithPath: config.load.sqlitePath).standardizedFileURL.path
         var lines = [
             "CallFeed dev (embedded) is running",
             "  Kafka (mock, \(brokers) brokers): \(bootstrap)",
-            "    topics: \(topics.calls), \(topics.raw), \(topics.deadLetters)",
+            "    topics: \(topics.calls), \(topics.entities), \(topics.raw), \(topics.deadLetters)",
         ]
+        if let sandbox {
+            lines.append("  Vendor sandbox: \(sandbox)  (CTM, CallKeeper, CallRail, JustCall; a new call + webhook every 10 s)")
+        }
+        if !pollJobs.isEmpty {
+            lines.append("  Polling: \(pollJobs.joined(separator: ", "))  (state: \(config.poll.statePath))")
+        }
         if custom {
             for path in Builders.makeRoutes(config).map(\.path) { lines.append("  Webhook: POST \(base)\(path)") }
         } else {
@@ -113,9 +150,27 @@ public enum DevMode {
             "  Health:  \(base)/healthz  \(base)/readyz  \(base)/metrics",
             "  Warehouse (SQLite): \(db)",
             "    sqlite3 \(db) 'select * from calls'",
+            "    sqlite3 \(db) 'select table_name from entity_tables'",
             "Ctrl-C to stop.",
         ]
         say(lines.joined(separator: "\n"))
+    }
+
+    /// A port free on `host` right now (bound, read, released).
+    static func freePort(host: String) throws -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ConfigurationError("cannot open a socket to find a free port") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr(host)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw ConfigurationError("cannot find a free port on \(host)") }
+        return UInt16(bigEndian: address.sin_port)
     }
 
     /// Writes to stdout unbuffered (the banner must reach a pipe at once).

@@ -11,7 +11,8 @@ import Warehouse
 /// `callfeed poll`, `callfeed backfill`, `callfeed check`: one source, in the foreground.
 extension Commands {
     /// One incremental run of a source now. `dryRun`: fetch and normalise, publish and save nothing.
-    public static func runPoll(configPath: String, sourceName: String, dryRun: Bool) throws {
+    /// `entities`: also read the source's entity lists (accounts, users, ...) once.
+    public static func runPoll(configPath: String, sourceName: String, dryRun: Bool, entities: Bool = false) throws {
         let config = try CallFeedConfiguration.load(path: configPath)
         let logger = config.log.bootstrap(label: "callfeed-poll")
         let configured = try Builders.pollSource(named: sourceName, in: config)
@@ -19,9 +20,18 @@ extension Commands {
         defer { store.close() }
         let producer = dryRun ? nil : try Builders.makeProducer(config, clientID: "callfeed-poll")
         defer { producer?.close() }
-        let poller = Builders.makePoller(configured, config: config, producer: producer, store: store, registry: nil, logger: logger)
+        let limiter = Builders.makeLimiter(configured, store: store)
+        let poller = Builders.makePoller(configured, config: config, producer: producer, store: store, limiter: limiter, registry: nil, logger: logger)
         let stats = try poller.sync()
         print("\(dryRun ? "dry run (nothing published): " : "")\(sourceName): \(stats)")
+        guard entities else { return }
+        guard let entityPoller = Builders.makeEntityPoller(configured, config: config, producer: producer, store: store, limiter: limiter,
+                                                           registry: nil, logger: logger) else {
+            print("\(sourceName): no entity lists configured")
+            return
+        }
+        let entityStats = try entityPoller.sync()
+        print("\(dryRun ? "dry run (nothing published): " : "")\(sourceName) entities (\(entityPoller.streams.map(\.entity).joined(separator: ", "))): \(entityStats)")
     }
 
     /// Replays [from, to) of a source, with a progress line on stderr. Resumable.

@@ -94,12 +94,15 @@ public final class VendorClient: @unchecked Sendable {
 
     /// `X-Rate-Limit-Remaining` / `X-Rate-Limit-Reset` (JustCall and others): slow down before the limit.
     private func observeRateHeaders(_ response: HTTPClientResponse) {
-        guard let remaining = response.headers["x-rate-limit-remaining"].flatMap({ Int($0) }) else { return }
-        let reset = response.headers["x-rate-limit-reset"].flatMap { Int64($0) } ?? 60
-        // Reset may be an epoch time or seconds from now.
-        let nowSeconds = Int64(Date().timeIntervalSince1970)
-        let after = reset > 1_000_000_000 ? max(0, reset - nowSeconds) : reset
-        limiter.observe(remaining: remaining, resetAfter: .seconds(after))
+        // JustCall reports two windows: the plan's (`X-Rate-Limit-*`) and the burst (`X-Rate-Limit-Burst-*`).
+        for prefix in ["x-rate-limit", "x-rate-limit-burst"] {
+            guard let remaining = response.headers["\(prefix)-remaining"].flatMap({ Int($0) }) else { continue }
+            let reset = response.headers["\(prefix)-reset"].flatMap { Int64($0) } ?? 60
+            // Reset may be an epoch time or seconds from now.
+            let nowSeconds = Int64(Date().timeIntervalSince1970)
+            let after = reset > 1_000_000_000 ? max(0, reset - nowSeconds) : reset
+            limiter.observe(remaining: remaining, resetAfter: .seconds(after))
+        }
     }
 
     private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }

@@ -21,7 +21,9 @@ struct CallFeedCommand: AsyncParsableCommand {
             The Kafka cluster is librdkafka's mock cluster (real Kafka protocol on 127.0.0.1, in memory:
             it lives as long as the process). The warehouse is a SQLite file that persists. Without
             --config, CallFeed serves a CallKeeper source (token printed at start) and a CTM source
-            (signing secret printed) for trying it out. Stop with Ctrl-C or SIGTERM: the receiver stops
+            (signing secret printed) for trying it out; sources with a `poll:` section are polled. With
+            --sandbox, the vendor sandbox runs in-process: CallFeed polls its four vendors (calls and entity
+            lists) and a new call with its webhook arrives every 10 s. Stop with Ctrl-C or SIGTERM: the receiver stops
             accepting, Kafka is flushed, the loader loads what Kafka holds and commits, exit 0.
             """)
 
@@ -37,6 +39,8 @@ struct CallFeedCommand: AsyncParsableCommand {
         var brokers: Int32 = 3
         @Flag(name: .long, help: "Check the configuration and print what would run, then exit.")
         var dryRun = false
+        @Flag(name: .long, help: "Also run the vendor sandbox (CTM, CallKeeper, CallRail, JustCall) in-process and poll it: no vendor account needed.")
+        var sandbox = false
 
         func run() async throws {
             var options = DevMode.Options()
@@ -46,6 +50,7 @@ struct CallFeedCommand: AsyncParsableCommand {
             options.databasePath = db
             options.brokers = brokers
             options.dryRun = dryRun
+            options.sandbox = sandbox
             try await DevMode.run(options)
         }
     }
@@ -61,8 +66,9 @@ struct CallFeedCommand: AsyncParsableCommand {
         @Option(name: .long, help: "YAML config file.") var config = "examples/callfeed.yaml"
         @Option(name: .long, help: "The source's `name` in the config.") var source: String
         @Flag(name: .long, help: "Fetch and normalise, but publish nothing and keep the checkpoint.") var dryRun = false
+        @Flag(name: .long, help: "Also read the source's entity lists (accounts, users, trackers, ...) once.") var entities = false
 
-        func run() throws { try Commands.runPoll(configPath: config, sourceName: source, dryRun: dryRun) }
+        func run() throws { try Commands.runPoll(configPath: config, sourceName: source, dryRun: dryRun, entities: entities) }
     }
 
     struct Backfill: ParsableCommand {

@@ -1,4 +1,5 @@
 import CallFeedApp
+import CallFeedPoll
 import Foundation
 import Testing
 
@@ -28,17 +29,35 @@ import Testing
         var text = try String(contentsOfFile: Self.examplePath, encoding: .utf8)
         text = text.replacingOccurrences(of: #"(?m)^      # poll:.*$"#, with: "      poll:", options: .regularExpression)
         text = text.replacingOccurrences(of: #"(?m)^      #   "#, with: "        ", options: .regularExpression)
+        text = text.replacingOccurrences(of: #"(?m)^  #> "#, with: "  ", options: .regularExpression)
         let config = try CallFeedConfiguration.parse(text, environment: [
             "CALLKEEPER_WEBHOOK_TOKEN": "token-from-env", "CTM_WEBHOOK_SECRET": "s", "CALLKEEPER_API_KEY": "ck-key",
-            "CTM_ACCESS_KEY": "a", "CTM_SECRET_KEY": "b",
+            "CTM_ACCESS_KEY": "a", "CTM_SECRET_KEY": "b", "CALLRAIL_SIGNING_KEY": "cr-sign", "CALLRAIL_API_KEY": "cr-key",
+            "JUSTCALL_API_KEY": "jc-key", "JUSTCALL_API_SECRET": "jc-secret",
         ])
+        #expect(config.sources.ctm.first?.poll?.entities == ["accounts"])
+        #expect(config.sources.callrail.first?.signingKeys == ["cr-sign"])
+        #expect(config.sources.callrail.first?.poll?.rateLimits == ["1000/hour", "10000/day"])
+        #expect(config.sources.justcall.first?.poll?.apiSecret == "jc-secret")
+        #expect(config.sources.justcall.first?.webhookURL == "https://ingest.example.com/webhooks/justcall")
+        #expect(Builders.makeRoutes(config).map(\.path).sorted() == ["/webhooks/callkeeper", "/webhooks/callrail", "/webhooks/ctm", "/webhooks/justcall"])
+        #expect(Builders.pollSources(config).map { "\($0.source.vendor):\($0.entityStreams.count)" } == ["ctm:1", "callkeeper:0", "callrail:6", "justcall:5"])
+        for secret in ["cr-sign", "cr-key", "jc-key", "jc-secret"] { #expect(!config.redactedSummary.contains(secret)) }
+        #expect(reason { _ = try CallFeedConfiguration.parse(text.replacingOccurrences(of: "entities: [accounts]", with: "entities: [accounts, trackers]"),
+                                                             environment: ["CALLKEEPER_WEBHOOK_TOKEN": "t-0000000", "CTM_WEBHOOK_SECRET": "s",
+                                                                           "CALLKEEPER_API_KEY": "k", "CTM_ACCESS_KEY": "a", "CTM_SECRET_KEY": "b",
+                                                                           "CALLRAIL_SIGNING_KEY": "x", "CALLRAIL_API_KEY": "y",
+                                                                           "JUSTCALL_API_KEY": "z", "JUSTCALL_API_SECRET": "w"]) }?
+            .contains("ctm has no entity list trackers") == true)
         #expect(config.sources.callkeeper.first?.poll?.apiKey == "ck-key")
         #expect(config.sources.callkeeper.first?.poll?.rateLimits == ["60/minute"])
         #expect(config.sources.ctm.first?.poll?.dailyAt == "02:00")
         #expect(config.sources.ctm.first?.poll?.start == "2024-01-01")
         #expect(!config.redactedSummary.contains("ck-key"))
         // Without the keys, polling is refused with the key to set.
-        #expect(reason { _ = try CallFeedConfiguration.parse(text, environment: ["CALLKEEPER_WEBHOOK_TOKEN": "token-from-env", "CTM_WEBHOOK_SECRET": "s"]) }
+        #expect(reason { _ = try CallFeedConfiguration.parse(text, environment: [
+            "CALLKEEPER_WEBHOOK_TOKEN": "token-from-env", "CTM_WEBHOOK_SECRET": "s", "CALLRAIL_SIGNING_KEY": "x", "CALLRAIL_API_KEY": "y",
+            "JUSTCALL_API_KEY": "z", "JUSTCALL_API_SECRET": "w"]) }
             == "sources.callkeeper[0].poll.api_key is required for polling")
     }
 

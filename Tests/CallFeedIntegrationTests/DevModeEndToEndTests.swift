@@ -109,6 +109,63 @@ import Testing
         #expect(out.value.contains("callfeed dev stopped cleanly"))
     }
 
+    /// `callfeed dev --sandbox`: the binary polls all four sandbox vendors (calls and entity lists)
+    /// and the live sandbox calls arrive by webhook, without any vendor account.
+    @Test func sandboxModePollsEveryVendor() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callfeed-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let db = directory.appendingPathComponent("callfeed.db").path
+
+        let process = Process()
+        process.executableURL = try Self.binary()
+        process.arguments = ["dev", "--sandbox", "--port", "0", "--db", db, "--brokers", "1"]
+        process.currentDirectoryURL = directory
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        let out = Output(stdout), err = Output(stderr)
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        func waitFor(seconds: Int, _ condition: () -> Bool) -> Bool {
+            let deadline = ContinuousClock.now + .seconds(seconds)
+            while ContinuousClock.now < deadline { if condition() { return true }; Thread.sleep(forTimeInterval: 0.1) }
+            return condition()
+        }
+        #expect(waitFor(seconds: 30) { out.value.contains("Ctrl-C to stop.") }, "no banner; stderr: \(err.value)")
+        #expect(out.value.contains("Vendor sandbox: http://127.0.0.1:"))
+        #expect(out.value.contains("Polling: ctm-sandbox, ctm-sandbox:entities, callkeeper-sandbox"))
+
+        let reader = try SQLiteSink(path: db)
+        defer { reader.close() }
+        func counts() -> [String: Int64] {
+            var result: [String: Int64] = [:]
+            for row in (try? reader._query("SELECT source || '/' || channel AS k, count(*) AS n FROM calls GROUP BY 1")) ?? [] {
+                if case .text(let k)? = row["k"], case .integer(let n)? = row["n"] { result[k] = n }
+            }
+            return result
+        }
+        // Two accounts x 40 calls at CTM and CallRail (keys see both), one account at CallKeeper and
+        // JustCall (one key, one account); a live call arrives by webhook every 10 s.
+        let polled = ["ctm/poll": 80, "callrail/poll": 80, "callkeeper/poll": 40, "justcall/poll": 40]
+        #expect(waitFor(seconds: 60) { let c = counts(); return polled.allSatisfy { c[$0.key, default: 0] >= $0.value } }, "\(counts())")
+        #expect(waitFor(seconds: 30) { counts()["ctm/webhook", default: 0] >= 1 }, "\(counts()); \(err.value.suffix(2000))")
+        let tables = Set(((try? reader._query("SELECT table_name FROM entity_tables")) ?? []).compactMap { row -> String? in
+            if case .text(let t)? = row["table_name"] { return t } else { return nil }
+        })
+        #expect(tables.isSuperset(of: ["ctm_accounts", "ctm_users", "ctm_numbers", "callrail_companies", "callrail_trackers",
+                                       "callrail_users", "callrail_tags", "callrail_text_messages", "callrail_form_submissions",
+                                       "justcall_users", "justcall_texts", "justcall_contacts", "justcall_phone_numbers",
+                                       "justcall_agent_analytics"]))
+
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0)
+        #expect(!err.value.contains("webhook body rejected"))
+    }
+
     @Test func helpExplainsTheCommands() throws {
         for arguments in [["--help"], ["dev", "--help"]] {
             let process = Process()

@@ -1,0 +1,106 @@
+import CallFeedCore
+import Foundation
+import Logging
+import Synchronization
+import VendorSandbox
+
+/// `callfeed dev --sandbox`: the vendor sandbox in-process, and a configuration whose sources poll
+/// it (CTM, CallKeeper, CallRail, JustCall: calls and entity lists) and accept its signed webhooks,
+/// so the whole pipeline runs without any vendor account. While it runs, a "live" thread adds a
+/// call at one vendor every few seconds and fires that vendor's webhook at the receiver: the call
+/// reaches the warehouse by webhook at once and again by the next poll, as one row.
+public final class DevSandbox: Sendable {
+    public let sandbox: VendorSandbox
+    let stopping = Atomic<Bool>(false)
+    let wake = DispatchSemaphore(value: 0)
+    let finished = DispatchSemaphore(value: 0)
+
+    /// Where the sandbox listens; vendors under `/ctm`, `/callkeeper`, `/callrail`, `/justcall`.
+    public var url: String { "http://127.0.0.1:\(sandbox.port)" }
+
+    /// Webhook token of the sandbox's CallKeeper source (loopback only).
+    static let callKeeperToken = "dev-sandbox-callkeeper-token"
+
+    /// Starts a sandbox with two accounts per vendor and 40 calls each over the last 3 days.
+    public init(seed: UInt64 = 1) throws {
+        let now = Timestamp.now()
+        sandbox = VendorSandbox(configuration: SandboxConfiguration(seed: seed, accounts: 2, callsPerAccount: 40,
+                                                                    from: now.adding(seconds: -3 * 86_400), to: now))
+        do { try sandbox.start() } catch { throw ConfigurationError("cannot start the vendor sandbox: \(error)") }
+    }
+
+    /// Adds the sandbox's sources to `config`: every vendor polled every `interval` seconds,
+    /// entity lists every 10 minutes, webhooks verified with the sandbox's keys.
+    public func configure(_ config: inout CallFeedConfiguration, webhookBase: String, interval: Int = 60) {
+        func poll(_ vendor: SandboxVendor, _ edit: (inout CallFeedConfiguration.PollSource) -> Void) -> CallFeedConfiguration.PollSource {
+            var p = CallFeedConfiguration.PollSource()
+            p.baseURL = sandbox.baseURL(for: vendor)
+            p.intervalSeconds = interval
+            p.entitiesIntervalSeconds = 600
+            p.lookbackHours = 1
+            p.start = String(Timestamp.now().adding(seconds: -3 * 86_400).rfc3339.prefix(10))
+            p.rateLimits = ["600/minute"]
+            p.maxRetries = 3
+            edit(&p)
+            return p
+        }
+        let c = sandbox.configuration
+        var ctm = CallFeedConfiguration.CTMSource(name: "ctm-sandbox", accountID: "", secrets: [c.ctm.secretKey])
+        ctm.poll = poll(.ctm) { $0.accessKey = c.ctm.accessKey; $0.secretKey = c.ctm.secretKey; $0.entities = ["accounts", "users", "numbers"] }
+        let ckAccount = sandbox.accounts(vendor: .callkeeper).first?.id ?? "1001"
+        var ck = CallFeedConfiguration.CallKeeperSource(name: "callkeeper-sandbox", accountID: ckAccount, token: Self.callKeeperToken,
+                                                        timezone: "UTC", defaultCountry: "RU")
+        ck.poll = poll(.callkeeper) { $0.apiKey = c.callKeeper.userKey; $0.method = "get" }
+        var callrail = CallFeedConfiguration.CallRailSource()
+        callrail.name = "callrail-sandbox"
+        callrail.signingKeys = [c.callRail.signingKey]
+        // CallRail payloads name no account: the webhook source says which one it is.
+        callrail.accountID = sandbox.accounts(vendor: .callrail).first?.id ?? ""
+        callrail.poll = poll(.callrail) { $0.apiKey = c.callRail.apiKey }
+        var justcall = CallFeedConfiguration.JustCallSource()
+        justcall.name = "justcall-sandbox"
+        justcall.accountID = sandbox.accounts(vendor: .justcall).first?.id ?? "5001"
+        justcall.secrets = [c.justCall.apiSecret]
+        justcall.webhookURL = webhookBase + "/webhooks/justcall"
+        justcall.poll = poll(.justcall) { $0.apiKey = c.justCall.apiKey; $0.apiSecret = c.justCall.apiSecret }
+        config.sources.ctm.append(ctm)
+        config.sources.callkeeper.append(ck)
+        config.sources.callrail.append(callrail)
+        config.sources.justcall.append(justcall)
+    }
+
+    /// Every `every`, a new call at the next vendor (round robin), and its webhook fired at the receiver.
+    public func startLiveCalls(webhookBase: String, every: Duration = .seconds(10), logger: Logger) {
+        let targets: [(SandboxVendor, String, String)] = [
+            (.ctm, sandbox.accounts(vendor: .ctm).first?.id ?? "", webhookBase + "/webhooks/ctm"),
+            (.callkeeper, sandbox.accounts(vendor: .callkeeper).first?.id ?? "", webhookBase + "/webhooks/callkeeper?token=\(Self.callKeeperToken)"),
+            (.callrail, sandbox.accounts(vendor: .callrail).first?.id ?? "", webhookBase + "/webhooks/callrail"),
+            (.justcall, sandbox.accounts(vendor: .justcall).first?.id ?? "", webhookBase + "/webhooks/justcall"),
+        ]
+        Thread.detachNewThread { [self] in
+            var turn = 0
+            while !stopping.load(ordering: .acquiring) {
+                if wake.wait(timeout: .now() + Double(every.components.seconds)) == .success { break }
+                let (vendor, account, url) = targets[turn % targets.count]
+                turn += 1
+                // CallKeeper hooks carry an id only for callback calls: keep adding until one is.
+                var call = sandbox.addCall(vendor: vendor, account: account, at: Timestamp.now().adding(seconds: -120))
+                while vendor == .callkeeper, call.record["serviceType"]?.text != "callback" {
+                    call = sandbox.addCall(vendor: vendor, account: account, at: Timestamp.now().adding(seconds: -120))
+                }
+                let status = (try? sandbox.fireWebhooks(vendor: vendor, to: url, calls: [call]))?.first
+                logger.info("sandbox: new call, webhook sent", metadata: [
+                    "vendor": "\(vendor)", "call": "\(call.id)", "status": "\(status.map(String.init) ?? "not delivered")"])
+            }
+            finished.signal()
+        }
+    }
+
+    public func stop() {
+        if !stopping.exchange(true, ordering: .acquiringAndReleasing) {
+            wake.signal()
+            _ = finished.wait(timeout: .now() + 5)
+        }
+        sandbox.stop()
+    }
+}
