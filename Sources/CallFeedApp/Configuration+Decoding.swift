@@ -188,7 +188,7 @@ extension CallFeedConfiguration.PollSource {
     init(tree: ConfigTree, vendor: String) throws(ConfigurationError) {
         self.init()
         let common = ["base_url", "interval_seconds", "daily_at", "lookback_hours", "start", "rate_limits", "max_retries", "timeout_seconds",
-                      "entities", "entities_interval_seconds", "entities_daily_at"]
+                      "entities", "entities_interval_seconds", "entities_daily_at", "chunk_days"]
         let specific: [String]
         switch vendor {
         case "ctm": specific = ["access_key", "secret_key", "auth_scheme", "calls_path", "accounts"]
@@ -221,6 +221,7 @@ extension CallFeedConfiguration.PollSource {
         if let v = m["daily_at"] { dailyAt = try v.string() }
         if let v = m["lookback_hours"] { lookbackHours = try v.int() }
         if let v = m["start"] { start = try v.string() }
+        if let v = m["chunk_days"] { chunkDays = try v.int() }
         if let v = m["rate_limits"] { rateLimits = try v.strings() }
         if let v = m["max_retries"] { maxRetries = try v.int() }
         if let v = m["timeout_seconds"] { timeoutSeconds = try v.int() }
@@ -229,6 +230,7 @@ extension CallFeedConfiguration.PollSource {
     func validate(path: String) throws(ConfigurationError) {
         guard intervalSeconds > 0 else { throw ConfigurationError("\(path).interval_seconds must be positive") }
         guard lookbackHours >= 0 else { throw ConfigurationError("\(path).lookback_hours must not be negative") }
+        guard (1...366).contains(chunkDays) else { throw ConfigurationError("\(path).chunk_days must be 1 to 366") }
         if let dailyAt, Self.parseDailyAt(dailyAt) == nil { throw ConfigurationError("\(path).daily_at must be HH:MM (UTC)") }
         if Self.parseDailyAt(entitiesDailyAt) == nil { throw ConfigurationError("\(path).entities_daily_at must be HH:MM (UTC)") }
         if let n = entitiesIntervalSeconds, n <= 0 { throw ConfigurationError("\(path).entities_interval_seconds must be positive") }

@@ -95,6 +95,9 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var lookbackHours = 24
         /// First run starts here (`YYYY-MM-DD`, UTC); default: 7 days ago.
         public var start: String?
+        /// Long ranges (first runs, backfills) are read in windows of this many days; a checkpoint
+        /// per window. Larger windows mean fewer requests when a day holds less than a page.
+        public var chunkDays = 1
         /// Rate limits, e.g. `["1000/hour"]`; default: the vendor's documented limit.
         public var rateLimits: [String] = []
         public var maxRetries = 3

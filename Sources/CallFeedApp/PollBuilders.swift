@@ -121,7 +121,8 @@ extension Builders {
 
     static func settings(_ poll: CallFeedConfiguration.PollSource) -> PollSettings {
         let start = poll.start.flatMap { Timestamp.parseISO8601($0 + "T00:00:00Z") } ?? Timestamp.now().adding(seconds: -7 * 86_400)
-        return PollSettings(lookback: .seconds(Int64(poll.lookbackHours) * 3600), initialStart: start)
+        return PollSettings(lookback: .seconds(Int64(poll.lookbackHours) * 3600), initialStart: start,
+                            chunk: .seconds(Int64(poll.chunkDays) * 86_400))
     }
 
     /// The call poller of `configured`. `producer` nil = dry run.

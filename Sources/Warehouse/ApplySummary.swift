@@ -22,6 +22,17 @@ public struct ApplySummary: Sendable, Equatable, CustomStringConvertible {
         self.revisionsAdded = revisionsAdded
     }
 
+    /// Counts one upsert: a new row if none `existed`, else updated if the statement `changed` it.
+    mutating func countUpsert(existed: Bool, changed: Bool) {
+        if !existed {
+            inserted += 1
+        } else if changed {
+            updated += 1
+        } else {
+            unchanged += 1
+        }
+    }
+
     public var description: String {
         "inserted=\(inserted) updated=\(updated) unchanged=\(unchanged) revisionsAdded=\(revisionsAdded)"
     }

@@ -44,13 +44,7 @@ extension SQLiteSink {
                                             connection: connection)
                 let existed = try !table.select.query([.text(record.id)]).isEmpty
                 try table.upsert.run(EntityRow.values(of: record, loadedAt: loadedAt))
-                if !existed {
-                    summary.inserted += 1
-                } else if connection.changes > 0 {
-                    summary.updated += 1
-                } else {
-                    summary.unchanged += 1
-                }
+                summary.countUpsert(existed: existed, changed: connection.changes > 0)
             }
             try statements.commit.run()
         } catch {

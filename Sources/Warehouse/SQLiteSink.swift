@@ -156,13 +156,7 @@ public final class SQLiteSink: WarehouseSink {
                 summary.revisionsAdded += connection.changes
                 let existed = try !statements.selectCall.query([.text(event.eventID)]).isEmpty
                 try statements.upsertCall.run(CallRow.values(of: event, loadedAt: loadedAt))
-                if !existed {
-                    summary.inserted += 1
-                } else if connection.changes > 0 {
-                    summary.updated += 1
-                } else {
-                    summary.unchanged += 1
-                }
+                summary.countUpsert(existed: existed, changed: connection.changes > 0)
             }
             try statements.commit.run()
         } catch {

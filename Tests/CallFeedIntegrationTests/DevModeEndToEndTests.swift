@@ -3,6 +3,7 @@ import Foundation
 import HTTPClient
 import Synchronization
 import Testing
+import VendorSandbox
 @_spi(Testing) import Warehouse
 
 /// Starts the built `callfeed dev` binary as a user would and talks to it over HTTP.
@@ -33,20 +34,27 @@ import Testing
         var value: String { text.withLock { $0 } }
     }
 
+    /// Starts `callfeed` with `arguments` (in `directory`), collecting its stdout and stderr.
+    static func launch(_ arguments: [String], in directory: URL? = nil) throws -> (Process, Output, Output) {
+        let process = Process()
+        process.executableURL = try binary()
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        let out = Output(stdout), err = Output(stderr)
+        try process.run()
+        return (process, out, err)
+    }
+
     @Test func userTourThroughTheBinary() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callfeed-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let db = directory.appendingPathComponent("callfeed.db").path
 
-        let process = Process()
-        process.executableURL = try Self.binary()
-        process.arguments = ["dev", "--port", "0", "--db", db, "--brokers", "1"]
-        let stdout = Pipe(), stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        let out = Output(stdout), err = Output(stderr)
-        try process.run()
+        let (process, out, err) = try Self.launch(["dev", "--port", "0", "--db", db, "--brokers", "1"])
         defer { if process.isRunning { process.terminate() } }
 
         // The banner names the webhook URL (with the dev token) and the database.
@@ -117,15 +125,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let db = directory.appendingPathComponent("callfeed.db").path
 
-        let process = Process()
-        process.executableURL = try Self.binary()
-        process.arguments = ["dev", "--sandbox", "--port", "0", "--db", db, "--brokers", "1"]
-        process.currentDirectoryURL = directory
-        let stdout = Pipe(), stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        let out = Output(stdout), err = Output(stderr)
-        try process.run()
+        let (process, out, err) = try Self.launch(["dev", "--sandbox", "--port", "0", "--db", db, "--brokers", "1"], in: directory)
         defer { if process.isRunning { process.terminate() } }
 
         func waitFor(seconds: Int, _ condition: () -> Bool) -> Bool {
@@ -164,6 +164,63 @@ import Testing
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
         #expect(!err.value.contains("webhook body rejected"))
+    }
+
+    /// `callfeed check`, `backfill --dry-run` and `poll --entities --dry-run` as an operator runs
+    /// them, against the vendor sandbox's CTM API.
+    @Test func pollCommandsAgainstTheSandbox() throws {
+        let sandbox = VendorSandbox(configuration: SandboxConfiguration(
+            seed: 3, accounts: 2, callsPerAccount: 20, from: Timestamp(year: 2024, month: 5, day: 1), to: Timestamp(year: 2024, month: 5, day: 8)))
+        try sandbox.start()
+        defer { sandbox.stop() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callfeed-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // The first incremental run starts two days ago (nothing there): `poll` is about the entity lists.
+        let start = String(Timestamp.now().adding(seconds: -2 * 86_400).rfc3339.prefix(10))
+        func config(secret: String) throws -> String {
+            let path = directory.appendingPathComponent("callfeed-\(secret).yaml").path
+            try """
+            log: {level: error}
+            poll: {state_path: \(directory.appendingPathComponent("state.db").path)}
+            sources:
+              ctm:
+                - name: ctm-sbx
+                  poll:
+                    base_url: \(sandbox.baseURL(for: .ctm))
+                    access_key: ctm_sandbox_access_key
+                    secret_key: \(secret)
+                    start: "\(start)"
+                    entities: [accounts, users]
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+            let (process, out, err) = try Self.launch(arguments)
+            process.waitUntilExit()
+            Thread.sleep(forTimeInterval: 0.2)  // let the readers drain the pipes
+            return (process.terminationStatus, out.value, err.value)
+        }
+        let good = try config(secret: "ctm_sandbox_secret_key")
+
+        let check = try run(["check", "--source", "ctm-sbx", "--config", good])
+        #expect(check.status == 0, "\(check.err)")
+        #expect(check.out.contains("credentials accepted; accounts: 100001, 100002"))
+
+        let backfill = try run(["backfill", "--source", "ctm-sbx", "--from", "2024-05-01", "--to", "2024-05-07", "--dry-run", "--config", good])
+        #expect(backfill.status == 0, "\(backfill.err)")
+        #expect(backfill.out.contains("dry run (nothing published): backfill ctm-sbx 2024-05-01..2024-05-07"))
+        #expect(backfill.out.contains("processed=40"))
+        #expect(backfill.err.contains("100%"))
+
+        let poll = try run(["poll", "--source", "ctm-sbx", "--entities", "--dry-run", "--config", good])
+        #expect(poll.status == 0, "\(poll.err)")
+        #expect(poll.out.contains("ctm-sbx entities (accounts, users)"))
+
+        let refused = try run(["check", "--source", "ctm-sbx", "--config", try config(secret: "not-the-secret")])
+        #expect(refused.status != 0)
+        #expect((refused.out + refused.err).contains("access_key"))
+        #expect(!(refused.out + refused.err).contains("not-the-secret"))
     }
 
     @Test func helpExplainsTheCommands() throws {
