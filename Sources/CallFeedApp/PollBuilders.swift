@@ -28,7 +28,6 @@ public struct ConfiguredPollSource: Sendable {
     /// The non-call lists polled with it (`entities:` in its poll section).
     public var entityStreams: [any EntityStream]
     public var poll: CallFeedConfiguration.PollSource
-    public var credentialName: String
     public var defaultLimits: [RateLimiter.Window]
 }
 
@@ -63,8 +62,7 @@ extension Builders {
                                        callsPath: p.callsPath, accountIDs: p.accounts, defaultCountry: s.defaultCountry)
             let streams = EntityCatalog.names(p, vendor: "ctm").compactMap(CTMEntityStream.Kind.init).map { CTMEntityStream(calls: source, kind: $0) }
             // CTM publishes no limit; seed 000 says 1,000 requests/hour.
-            result.append(.init(source: source, entityStreams: streams, poll: p,
-                                credentialName: "sources.ctm[\(i)].poll.access_key/secret_key", defaultLimits: [.perHour(1000)]))
+            result.append(.init(source: source, entityStreams: streams, poll: p, defaultLimits: [.perHour(1000)]))
         }
         for (i, s) in config.sources.callkeeper.enumerated() {
             guard let p = s.poll else { continue }
@@ -72,7 +70,7 @@ extension Builders {
                                               method: .init(rawValue: p.method) ?? .get, accountID: s.accountID,
                                               timeZone: s.timezone, defaultCountry: s.defaultCountry)
             // Undocumented: be conservative (vendor note §4).
-            result.append(.init(source: source, entityStreams: [], poll: p, credentialName: "sources.callkeeper[\(i)].poll.api_key",
+            result.append(.init(source: source, entityStreams: [], poll: p,
                                 defaultLimits: [.perMinute(60)]))
         }
         for (i, s) in config.sources.callrail.enumerated() {
@@ -82,7 +80,7 @@ extension Builders {
             let streams = EntityCatalog.names(p, vendor: "callrail").compactMap(CallRailEntityStream.Kind.init)
                 .map { CallRailEntityStream(calls: source, kind: $0) }
             // CallRail: 1,000 requests/hour and 10,000/day (vendor note §4; the seed's 60/min is wrong).
-            result.append(.init(source: source, entityStreams: streams, poll: p, credentialName: "sources.callrail[\(i)].poll.api_key",
+            result.append(.init(source: source, entityStreams: streams, poll: p,
                                 defaultLimits: [.perHour(1000), .perDay(10_000)]))
         }
         for (i, s) in config.sources.justcall.enumerated() {
@@ -93,8 +91,7 @@ extension Builders {
             let streams = EntityCatalog.names(p, vendor: "justcall").compactMap(JustCallEntityStream.Kind.init)
                 .map { JustCallEntityStream(calls: source, kind: $0) }
             // JustCall: by plan, 30-90/minute; the lowest unless configured, and its X-Rate-Limit-* headers slow us further.
-            result.append(.init(source: source, entityStreams: streams, poll: p,
-                                credentialName: "sources.justcall[\(i)].poll.api_key/api_secret", defaultLimits: [.perMinute(30)]))
+            result.append(.init(source: source, entityStreams: streams, poll: p, defaultLimits: [.perMinute(30)]))
         }
         return result
     }
@@ -131,7 +128,7 @@ extension Builders {
                                   logger: Logger) -> CallPoller {
         let client = makeClient(configured.poll, limiter: limiter ?? makeLimiter(configured, store: store))
         return CallPoller(source: configured.source, client: client, producer: producer, topics: Topics(prefix: config.kafka.topicPrefix),
-                          store: store, settings: settings(configured.poll), credentialName: configured.credentialName, logger: logger,
+                          store: store, settings: settings(configured.poll), logger: logger,
                           metrics: registry.map(PollMetrics.init))
     }
 

@@ -15,34 +15,16 @@ public enum JSONValue: Sendable, Equatable, Hashable {
 }
 
 extension JSONValue {
-    /// Parses UTF-8 JSON bytes.
-    /// - Throws: ``JSONValue/ParseError`` with the decoder's reason when the bytes are not JSON.
+    /// Parses UTF-8 JSON bytes (RFC 8259, strict; ``JSONParser``).
+    /// - Throws: ``JSONValue/ParseError`` naming what is wrong and the byte offset.
     public static func parse(_ bytes: some Collection<UInt8>) throws(ParseError) -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        } catch let error as DecodingError {
-            throw ParseError(reason: Self.describe(error))
-        } catch {
-            throw ParseError(reason: "\(error)")
-        }
+        try JSONParser.parse(Array(bytes))
     }
 
     /// Why a body is not JSON, in words fit for a 400 answer and a dead-letter record.
     public struct ParseError: Error, Sendable, CustomStringConvertible {
         public var reason: String
         public var description: String { "invalid JSON: \(reason)" }
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .dataCorrupted(let context):
-            let underlying = (context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] as? String
-            return underlying ?? context.debugDescription
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context):
-            return context.debugDescription
-        @unknown default:
-            return "\(error)"
-        }
     }
 
     /// Member of an object, or `nil` for anything else.

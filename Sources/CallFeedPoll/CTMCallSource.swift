@@ -80,7 +80,7 @@ public struct CTMCallSource: CallSource {
         do {
             response = try client.get(url, headers: authHeaders)
         } catch {
-            throw PollError(error, credential: "sources.ctm[\(name)].access_key / secret_key")
+            throw PollError(error, credential: "sources.ctm[\(name)].poll.access_key/secret_key")
         }
         do { return try JSONValue.parse(response.body) } catch { throw PollError(.vendor, "CTM answered with \(error)") }
     }

@@ -40,7 +40,7 @@ public struct CallKeeperCallSource: CallSource {
         do {
             response = try client.get(url)
         } catch {
-            throw PollError(error, credential: "sources.callkeeper[\(name)].api_key")
+            throw PollError(error, credential: "sources.callkeeper[\(name)].poll.api_key")
         }
         let body: JSONValue
         do { body = try JSONValue.parse(response.body) } catch { throw PollError(.vendor, "CallKeeper answered with \(error)") }
@@ -54,10 +54,10 @@ public struct CallKeeperCallSource: CallSource {
         case "No rows found", "Incorrect page is set":
             return CallPage(records: [], isLast: true)
         case "User is not recognized":
-            throw PollError(.credentials, "CallKeeper does not recognise the API key: check sources.callkeeper[\(name)].api_key"
+            throw PollError(.credentials, "CallKeeper does not recognise the API key: check sources.callkeeper[\(name)].poll.api_key"
                 + (method == .getByRole ? " (getByRole needs a role key)" : ""))
         default:
-            throw PollError(.configuration, "CallKeeper refused the request (\(message)): check sources.callkeeper[\(name)] method and dates")
+            throw PollError(.configuration, "CallKeeper refused the request (\(message)): check sources.callkeeper[\(name)].poll.method and the dates")
         }
     }
 

@@ -21,20 +21,17 @@ public final class CallPoller: @unchecked Sendable {
     public let settings: PollSettings
     let logger: Logger
     let metrics: PollMetrics?
-    /// The config key of the credential, named in errors when the vendor refuses it.
-    let credentialName: String
     /// Checked between pages: a stop request ends the run after the page in hand is acknowledged.
     public var isCancelled: @Sendable () -> Bool = { false }
 
     /// - Parameter producer: nil for a dry run (fetch and normalise, publish nothing, save nothing).
     public init(source: any CallSource, client: VendorClient, producer: KafkaProducer?, topics: Topics, store: StateStore,
-                settings: PollSettings, credentialName: String, logger: Logger, metrics: PollMetrics? = nil) {
+                settings: PollSettings, logger: Logger, metrics: PollMetrics? = nil) {
         self.source = source
         self.client = client
         self.publisher = producer.map { PagePublisher(producer: $0, topics: topics) }
         self.store = store
         self.settings = settings
-        self.credentialName = credentialName
         self.logger = logger
         self.metrics = metrics
     }
@@ -202,10 +199,9 @@ public final class CallPoller: @unchecked Sendable {
         metrics?.run(vendor: source.vendor, stats: stats)
     }
 
+    /// The record as the raw and dead-letter topics carry it: canonical JSON (sorted keys).
     static func encode(_ record: JSONValue) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array((try? encoder.encode(record)) ?? Data())
+        Array(record.canonicalJSON.utf8)
     }
 }
 

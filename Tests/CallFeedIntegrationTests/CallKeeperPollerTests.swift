@@ -110,7 +110,7 @@ import VendorSandbox
             try h.callPoller(Self.source(h, key: "ckwrong000000001"), start: Self.may1).sync(now: Self.may4)
         }
         #expect(error.kind == .credentials)
-        #expect(error.reason.contains("sources.callkeeper[ck-test].api_key"))
+        #expect(error.reason.contains("sources.callkeeper[ck-test].poll.api_key"))
         #expect(!error.reason.contains("ckwrong000000001"))
     }
 

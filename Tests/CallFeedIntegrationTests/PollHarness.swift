@@ -44,8 +44,7 @@ final class PollHarness: @unchecked Sendable {
     func callPoller(_ source: any CallSource, client: VendorClient? = nil, start: Timestamp, lookback: Duration = .seconds(3600),
                     dryRun: Bool = false, store: StateStore? = nil) -> CallPoller {
         CallPoller(source: source, client: client ?? self.client(), producer: dryRun ? nil : pipeline.producer, topics: pipeline.topics,
-                   store: store ?? self.store, settings: PollSettings(lookback: lookback, initialStart: start),
-                   credentialName: "test credential", logger: logger)
+                   store: store ?? self.store, settings: PollSettings(lookback: lookback, initialStart: start), logger: logger)
     }
 
     func entityPoller(name: String, streams: [any EntityStream], accounts: @escaping @Sendable (VendorClient) throws(PollError) -> [String],
