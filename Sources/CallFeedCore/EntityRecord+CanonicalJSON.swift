@@ -12,42 +12,68 @@ extension JSONValue {
     /// carries it, and the warehouse stores it in the `data` and `raw` columns, so any sink (or an
     /// analyst) can recompute a revision from the stored `data`.
     public var canonicalJSON: String {
-        var out = ""
+        String(decoding: canonicalJSONBytes, as: UTF8.self)
+    }
+
+    /// ``canonicalJSON`` as UTF-8 bytes, written straight into a byte buffer (the raw and
+    /// dead-letter topics carry these).
+    public var canonicalJSONBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         Self.writeCanonical(self, to: &out)
         return out
     }
 
-    private static func writeCanonical(_ value: JSONValue, to out: inout String) {
+    private static func writeCanonical(_ value: JSONValue, to out: inout [UInt8]) {
         switch value {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
+        case .null: out += "null".utf8
+        case .bool(let b): out += (b ? "true" : "false").utf8
+        case .int(let i): out += String(i).utf8
         case .double(let d):
             if let integral = Int64(exactly: d) {
-                out += String(integral)  // 1.0 and 1 are the same JSON number; -0.0 becomes 0
+                out += String(integral).utf8  // 1.0 and 1 are the same JSON number; -0.0 becomes 0
             } else if d.isFinite {
-                out += d.description
+                out += d.description.utf8
             } else {
-                out += "null"
+                out += "null".utf8
             }
-        case .string(let s): out += jsonStringLiteral(s)
+        case .string(let s): writeString(s, to: &out)
         case .array(let items):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 writeCanonical(item, to: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let members):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             for (index, key) in keys.enumerated() {
-                if index > 0 { out += "," }
-                out += jsonStringLiteral(key)
-                out += ":"
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                writeString(key, to: &out)
+                out.append(UInt8(ascii: ":"))
                 writeCanonical(members[key]!, to: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// The bytes of ``jsonStringLiteral(_:)``.
+    private static func writeString(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += #"\""#.utf8
+            case UInt8(ascii: "\\"): out += #"\\"#.utf8
+            case 0x0A: out += #"\n"#.utf8
+            case 0x0D: out += #"\r"#.utf8
+            case 0x09: out += #"\t"#.utf8
+            case 0..<0x20:
+                let hex = String(byte, radix: 16)
+                out += ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }

@@ -2,6 +2,10 @@
 /// or `\u00XX`, everything else (including non-ASCII) as is. Deterministic on every platform,
 /// unlike `JSONEncoder`'s choices, so it can build canonical text (warehouse dumps, log lines).
 public func jsonStringLiteral(_ text: String) -> String {
+    // Most strings need no escape: copy them whole.
+    if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        return "\"" + text + "\""
+    }
     var out = "\""
     for scalar in text.unicodeScalars {
         switch scalar {

@@ -57,6 +57,11 @@ extension JSONValue {
     public var text: String? {
         switch self {
         case .string(let s):
+            // Fast path: nothing to trim (Foundation's trimming is costly per call).
+            if let first = s.unicodeScalars.first, let last = s.unicodeScalars.last,
+               !first.properties.isWhitespace, !last.properties.isWhitespace {
+                return s
+            }
             let trimmed = s.trimmingCharacters(in: .whitespacesAndNewlines)
             return trimmed.isEmpty ? nil : trimmed
         case .int(let i): return String(i)

@@ -201,7 +201,7 @@ public final class CallPoller: @unchecked Sendable {
 
     /// The record as the raw and dead-letter topics carry it: canonical JSON (sorted keys).
     static func encode(_ record: JSONValue) -> [UInt8] {
-        Array(record.canonicalJSON.utf8)
+        record.canonicalJSONBytes
     }
 }
 
