@@ -83,6 +83,10 @@ public final class CallPoller: @unchecked Sendable {
             try runRange(account: account, from: from, to: to, kind: "backfill", channel: .backfill, stats: &stats, progress: progress,
                          share: Share(index: index, count: list.count), resume: resume)
         }
+        if !isDryRun {
+            // The whole range is done: the same command starts afresh next time.
+            for account in list { try checkpointsFor(account).clearCursor("backfill") }
+        }
         stats.apiCalls = client.requestCount - apiBefore
         stats.seconds = Date().timeIntervalSince(started)
         report(stats, run: "backfill")
@@ -174,6 +178,12 @@ public final class CallPoller: @unchecked Sendable {
             // More windows of this range follow: point the cursor at the next one, so a stop resumes there.
             try checkpoints.save(.init(from: to.millisecondsSinceEpoch, to: to.millisecondsSinceEpoch, nextPage: source.firstPage,
                                        rangeEnd: rangeEnd.millisecondsSinceEpoch), kind: kind)
+        } else if kind == "backfill" {
+            // This account's part of the range is done: say so, so that a backfill stopped at a later
+            // account does not read this one again when resumed. `backfill()` clears the markers once
+            // every account is done.
+            try checkpoints.save(.init(from: rangeEnd.millisecondsSinceEpoch, to: rangeEnd.millisecondsSinceEpoch,
+                                       nextPage: source.firstPage, rangeEnd: rangeEnd.millisecondsSinceEpoch), kind: kind)
         } else {
             try checkpoints.clearCursor(kind)
         }

@@ -183,6 +183,29 @@ import VendorSandbox
         #expect(fractions.values == fractions.values.sorted())
     }
 
+    @Test("a stopped backfill, run again with the same range, resumes at its next page, skips finished accounts, completes")
+    func backfillResumes() throws {
+        let h = try PollHarness(Self.sandbox(calls: 20))
+        defer { h.stop() }
+        let first = h.callPoller(Self.source(h, perPage: 3), start: Self.may1)
+        let pages = PageCounter(stopAfter: 4)
+        first.isCancelled = { pages.tick() }
+        #expect(throws: PollError.self) { try first.backfill(from: Self.may1, to: Self.may8) }
+        let lastRead = try #require(h.sandbox.requests(for: .ctm).last { $0.path.hasSuffix("/calls") })
+        h.sandbox.clearRequests()
+
+        let second = try h.callPoller(Self.source(h, perPage: 3), start: Self.may1).backfill(from: Self.may1, to: Self.may8)
+        let resumed = try #require(h.sandbox.requests(for: .ctm).first { $0.path.hasSuffix("/calls") })
+        #expect(resumed.path == lastRead.path && resumed.query["start_date"] == lastRead.query["start_date"])
+        #expect(resumed.query["page"] == String(Int(lastRead.query["page"] ?? "0")! + 1))
+        // Accounts the first run finished are not read again.
+        let finished = h.sandbox.accounts(vendor: .ctm).map(\.id).prefix { !lastRead.path.contains($0) }
+        #expect(finished.count == 1, "the first run should stop in the second account")
+        #expect(!h.sandbox.requests(for: .ctm).contains { request in finished.contains { request.path.contains($0) } })
+        #expect(second.processed < 40)
+        #expect(Set(try h.waitForCalls(source: "ctm", count: 40).keys) == Self.expectedIDs(h))
+    }
+
     @Test("accounts, users and numbers load into ctm_accounts, ctm_users and ctm_numbers; a second run adds no rows")
     func entityLists() throws {
         let h = try PollHarness(Self.sandbox(calls: 3))

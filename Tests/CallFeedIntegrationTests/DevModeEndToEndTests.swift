@@ -159,6 +159,14 @@ import VendorSandbox
                                        "justcall_users", "justcall_texts", "justcall_contacts", "justcall_phone_numbers",
                                        "justcall_agent_analytics"]))
 
+        // The pollers' figures are in /metrics.
+        let metricsURL = try #require(out.value.split(whereSeparator: \.isWhitespace).first { $0.hasSuffix("/metrics") }.map(String.init))
+        let metrics = try HTTPClient().request("GET", metricsURL).bodyText
+        for vendor in ["ctm", "callkeeper", "callrail", "justcall"] {
+            #expect(metrics.contains("callfeed_poll_pages_total{vendor=\"\(vendor)\"}"), "\(vendor)")
+        }
+        #expect(metrics.contains("callfeed_poll_runs_total"))
+
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         #expect(process.terminationReason == .exit)
