@@ -192,7 +192,7 @@ extension CallFeedConfiguration.PollSource {
         let specific: [String]
         switch vendor {
         case "ctm": specific = ["access_key", "secret_key", "auth_scheme", "calls_path", "accounts"]
-        case "callrail": specific = ["api_key", "accounts"]
+        case "callrail": specific = ["api_key", "accounts", "pagination"]
         case "justcall": specific = ["api_key", "api_secret", "user_time_zone"]
         default: specific = ["api_key", "method"]
         }
@@ -203,6 +203,10 @@ extension CallFeedConfiguration.PollSource {
         if let v = m["api_key"] { apiKey = try v.string() }
         if let v = m["api_secret"] { apiSecret = try v.string() }
         if let v = m["user_time_zone"] { userTimeZone = try v.string() }
+        if let v = m["pagination"] {
+            pagination = try v.string()
+            guard ["numbered", "relative"].contains(pagination) else { throw ConfigurationError("\(v.path) must be numbered or relative") }
+        }
         if let v = m["entities"] {
             let names = try v.strings()
             let known = EntityCatalog.available[vendor] ?? []

@@ -72,6 +72,8 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var secretKey = ""
         public var apiKey = ""
         public var apiSecret = ""
+        /// CallRail: `numbered` (page numbers) or `relative` (CallRail's relative pagination).
+        public var pagination = "numbered"
         /// JustCall: the API user's time zone, in which its date filters are read.
         public var userTimeZone = "America/Los_Angeles"
         /// CTM: `basic` (documented) or `token` (the seed's header). CallKeeper: unused.

@@ -76,7 +76,8 @@ extension Builders {
         for (i, s) in config.sources.callrail.enumerated() {
             guard let p = s.poll else { continue }
             let source = CallRailCallSource(name: s.name, baseURL: p.baseURL ?? "https://api.callrail.com", apiKey: p.apiKey,
-                                            accountIDs: p.accounts, defaultCountry: s.defaultCountry)
+                                            accountIDs: p.accounts, defaultCountry: s.defaultCountry,
+                                            pagination: .init(rawValue: p.pagination) ?? .numbered)
             let streams = EntityCatalog.names(p, vendor: "callrail").compactMap(CallRailEntityStream.Kind.init)
                 .map { CallRailEntityStream(calls: source, kind: $0) }
             // CallRail: 1,000 requests/hour and 10,000/day (vendor note §4; the seed's 60/min is wrong).

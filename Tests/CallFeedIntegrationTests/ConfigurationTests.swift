@@ -38,6 +38,8 @@ import Testing
         #expect(config.sources.ctm.first?.poll?.entities == ["accounts"])
         #expect(config.sources.callrail.first?.signingKeys == ["cr-sign"])
         #expect(config.sources.callrail.first?.poll?.rateLimits == ["1000/hour", "10000/day"])
+        #expect(reason { _ = try CallFeedConfiguration.parse("sources:\n  callrail:\n    - poll: {api_key: k, pagination: cursor}\n", environment: [:]) }
+            == "sources.callrail[0].poll.pagination must be numbered or relative")
         #expect(config.sources.justcall.first?.poll?.apiSecret == "jc-secret")
         #expect(config.sources.justcall.first?.webhookURL == "https://ingest.example.com/webhooks/justcall")
         #expect(Builders.makeRoutes(config).map(\.path).sorted() == ["/webhooks/callkeeper", "/webhooks/callrail", "/webhooks/ctm", "/webhooks/justcall"])
