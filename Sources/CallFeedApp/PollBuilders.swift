@@ -55,7 +55,7 @@ extension Builders {
     /// Every source with a `poll:` section.
     public static func pollSources(_ config: CallFeedConfiguration) -> [ConfiguredPollSource] {
         var result: [ConfiguredPollSource] = []
-        for (i, s) in config.sources.ctm.enumerated() {
+        for s in config.sources.ctm {
             guard let p = s.poll else { continue }
             let source = CTMCallSource(name: s.name, baseURL: p.baseURL ?? "https://api.calltrackingmetrics.com", accessKey: p.accessKey,
                                        secretKey: p.secretKey, authScheme: .init(rawValue: p.authScheme) ?? .basic,
@@ -64,7 +64,7 @@ extension Builders {
             // CTM publishes no limit; seed 000 says 1,000 requests/hour.
             result.append(.init(source: source, entityStreams: streams, poll: p, defaultLimits: [.perHour(1000)]))
         }
-        for (i, s) in config.sources.callkeeper.enumerated() {
+        for s in config.sources.callkeeper {
             guard let p = s.poll else { continue }
             let source = CallKeeperCallSource(name: s.name, baseURL: p.baseURL ?? "https://ckct.ru", apiKey: p.apiKey,
                                               method: .init(rawValue: p.method) ?? .get, accountID: s.accountID,
@@ -73,7 +73,7 @@ extension Builders {
             result.append(.init(source: source, entityStreams: [], poll: p,
                                 defaultLimits: [.perMinute(60)]))
         }
-        for (i, s) in config.sources.callrail.enumerated() {
+        for s in config.sources.callrail {
             guard let p = s.poll else { continue }
             let source = CallRailCallSource(name: s.name, baseURL: p.baseURL ?? "https://api.callrail.com", apiKey: p.apiKey,
                                             accountIDs: p.accounts, defaultCountry: s.defaultCountry,
@@ -84,7 +84,7 @@ extension Builders {
             result.append(.init(source: source, entityStreams: streams, poll: p,
                                 defaultLimits: [.perHour(1000), .perDay(10_000)]))
         }
-        for (i, s) in config.sources.justcall.enumerated() {
+        for s in config.sources.justcall {
             guard let p = s.poll else { continue }
             let source = JustCallCallSource(name: s.name, baseURL: p.baseURL ?? "https://api.justcall.io", apiKey: p.apiKey,
                                             apiSecret: p.apiSecret, accountID: s.accountID, userTimeZone: p.userTimeZone,

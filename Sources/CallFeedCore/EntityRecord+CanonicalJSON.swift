@@ -37,7 +37,7 @@ extension JSONValue {
             } else {
                 out += "null".utf8
             }
-        case .string(let s): writeString(s, to: &out)
+        case .string(let s): appendJSONStringLiteral(s, to: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
@@ -50,30 +50,11 @@ extension JSONValue {
             let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             for (index, key) in keys.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                writeString(key, to: &out)
+                appendJSONStringLiteral(key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 writeCanonical(members[key]!, to: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
-    }
-
-    /// The bytes of ``jsonStringLiteral(_:)``.
-    private static func writeString(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out += #"\""#.utf8
-            case UInt8(ascii: "\\"): out += #"\\"#.utf8
-            case 0x0A: out += #"\n"#.utf8
-            case 0x0D: out += #"\r"#.utf8
-            case 0x09: out += #"\t"#.utf8
-            case 0..<0x20:
-                let hex = String(byte, radix: 16)
-                out += ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

@@ -6,19 +6,26 @@ public func jsonStringLiteral(_ text: String) -> String {
     if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
         return "\"" + text + "\""
     }
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
+    var out: [UInt8] = []
+    appendJSONStringLiteral(text, to: &out)
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// The UTF-8 bytes of ``jsonStringLiteral(_:)``, appended to `out` (the canonical JSON writer's form).
+func appendJSONStringLiteral(_ text: String, to out: inout [UInt8]) {
+    out.append(UInt8(ascii: "\""))
+    for byte in text.utf8 {
+        switch byte {
+        case UInt8(ascii: "\""): out += #"\""#.utf8
+        case UInt8(ascii: "\\"): out += #"\\"#.utf8
+        case 0x0A: out += #"\n"#.utf8
+        case 0x0D: out += #"\r"#.utf8
+        case 0x09: out += #"\t"#.utf8
+        case 0..<0x20:
+            let hex = String(byte, radix: 16)
+            out += ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8
+        default: out.append(byte)
         }
     }
-    return out + "\""
+    out.append(UInt8(ascii: "\""))
 }

@@ -154,7 +154,7 @@ public final class CallPoller: @unchecked Sendable {
             var rejected: [PagePublisher.Rejected] = []
             for record in page.records {
                 stats.processed += 1
-                let raw = Self.encode(record)
+                let raw = record.canonicalJSONBytes
                 do {
                     let content = try source.content(of: record, account: account)
                     events.append((CallEvent(content: content, channel: channel, receivedAt: receivedAt), raw))
@@ -176,13 +176,13 @@ public final class CallPoller: @unchecked Sendable {
         guard !isDryRun else { return }
         if to < rangeEnd {
             // More windows of this range follow: point the cursor at the next one, so a stop resumes there.
-            try checkpoints.save(.init(from: to.millisecondsSinceEpoch, to: to.millisecondsSinceEpoch, nextPage: source.firstPage,
+            try checkpoints.save(Checkpoints.Cursor(from: to.millisecondsSinceEpoch, to: to.millisecondsSinceEpoch, nextPage: source.firstPage,
                                        rangeEnd: rangeEnd.millisecondsSinceEpoch), kind: kind)
         } else if kind == "backfill" {
             // This account's part of the range is done: say so, so that a backfill stopped at a later
             // account does not read this one again when resumed. `backfill()` clears the markers once
             // every account is done.
-            try checkpoints.save(.init(from: rangeEnd.millisecondsSinceEpoch, to: rangeEnd.millisecondsSinceEpoch,
+            try checkpoints.save(Checkpoints.Cursor(from: rangeEnd.millisecondsSinceEpoch, to: rangeEnd.millisecondsSinceEpoch,
                                        nextPage: source.firstPage, rangeEnd: rangeEnd.millisecondsSinceEpoch), kind: kind)
         } else {
             try checkpoints.clearCursor(kind)
@@ -209,10 +209,6 @@ public final class CallPoller: @unchecked Sendable {
         metrics?.run(vendor: source.vendor, stats: stats)
     }
 
-    /// The record as the raw and dead-letter topics carry it: canonical JSON (sorted keys).
-    static func encode(_ record: JSONValue) -> [UInt8] {
-        record.canonicalJSONBytes
-    }
 }
 
 extension PollSettings {

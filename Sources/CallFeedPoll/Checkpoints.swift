@@ -34,16 +34,17 @@ struct Checkpoints: Sendable {
         }
     }
 
-    func cursor(_ kind: String) throws(PollError) -> Cursor? {
+    /// The saved cursor of `kind` (call windows use ``Cursor``; entity lists their own type).
+    func cursor<C: Decodable>(_ kind: String, as type: C.Type = Cursor.self) throws(PollError) -> C? {
         do {
             guard let text = try store.value(for: "\(prefix)/\(kind)-cursor") else { return nil }
-            return try? JSONDecoder().decode(Cursor.self, from: Data(text.utf8))
+            return try? JSONDecoder().decode(C.self, from: Data(text.utf8))
         } catch {
             throw PollError(.state, "cannot read cursor \(prefix): \(error)")
         }
     }
 
-    func save(_ cursor: Cursor, kind: String) throws(PollError) {
+    func save<C: Encodable>(_ cursor: C, kind: String) throws(PollError) {
         let text = String(decoding: (try? JSONEncoder().encode(cursor)) ?? Data(), as: UTF8.self)
         do { try store.set(text, for: "\(prefix)/\(kind)-cursor") } catch { throw PollError(.state, "cannot save cursor: \(error)") }
     }

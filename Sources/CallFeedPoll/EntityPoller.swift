@@ -77,21 +77,20 @@ public final class EntityPoller: @unchecked Sendable {
         return stats
     }
 
-    private func stateKey(_ stream: any EntityStream, _ account: String?) -> String {
-        "poll/\(stream.vendor)/\(name)/\(account ?? "_")/\(stream.entity)"
+    private func checkpoints(_ stream: any EntityStream, _ account: String?) -> Checkpoints {
+        Checkpoints(store: store, vendor: stream.vendor, source: name, account: account ?? "_", stream: stream.entity)
     }
 
     private func run(_ stream: any EntityStream, account: String?, now: Timestamp, stats: inout RunStatistics) throws(PollError) {
-        let key = stateKey(stream, account)
+        let checkpoints = checkpoints(stream, account)
         var cursor: Cursor
-        if let saved = try load(key + "/cursor") {
+        if let saved = try checkpoints.cursor("list", as: Cursor.self) {
             cursor = saved
             logger.info("resuming entity list", metadata: ["source": "\(name)", "entity": "\(stream.entity)", "account": "\(account ?? "-")"])
         } else {
             var since: Timestamp?
             if stream.isIncremental {
-                let mark = try read(key + "/hwm").flatMap(Int64.init).map { Timestamp(millisecondsSinceEpoch: $0) }
-                since = mark.map { $0.adding(seconds: -settings.lookback.components.seconds) } ?? settings.initialStart
+                since = try checkpoints.highWaterMark().map { $0.adding(seconds: -settings.lookback.components.seconds) } ?? settings.initialStart
             }
             cursor = Cursor(next: stream.firstPage(account: account, since: since, until: now), since: since?.millisecondsSinceEpoch,
                             until: now.millisecondsSinceEpoch)
@@ -119,10 +118,10 @@ public final class EntityPoller: @unchecked Sendable {
                                               receivedAt: receivedAt, channel: .poll)
                     try record.validate()
                     records.append(record)
-                } catch let error as MappingError {
-                    rejected.append(.init(record: CallPoller.encode(raw), reason: "\(stream.entity): \(error.reason)"))
                 } catch {
-                    rejected.append(.init(record: CallPoller.encode(raw), reason: "\(stream.entity): \(error)"))
+                    // A MappingError, or the EntityDecodingError of a record the loader would refuse.
+                    let reason = (error as? MappingError)?.reason ?? (error as? EntityDecodingError)?.reason ?? "\(error)"
+                    rejected.append(.init(record: raw.canonicalJSONBytes, reason: "\(stream.entity): \(reason)"))
                 }
             }
             if let publisher {
@@ -133,28 +132,11 @@ public final class EntityPoller: @unchecked Sendable {
             metrics?.page(vendor: stream.vendor, records: records.count, rejected: rejected.count)
             guard let next = page.next, !page.records.isEmpty else { break }
             cursor.next = next
-            if publisher != nil { try save(cursor, key + "/cursor") }
+            if publisher != nil { try checkpoints.save(cursor, kind: "list") }
             if isCancelled() { throw PollError(.cancelled, "stopped reading \(stream.entity); the next run resumes at the saved page") }
         }
         guard publisher != nil else { return }
-        do {
-            try store.remove([key + "/cursor"])
-            if stream.isIncremental { try store.set(String(cursor.until), for: key + "/hwm") }
-        } catch {
-            throw PollError(.state, "cannot save checkpoint \(key): \(error)")
-        }
-    }
-
-    private func read(_ key: String) throws(PollError) -> String? {
-        do { return try store.value(for: key) } catch { throw PollError(.state, "cannot read checkpoint \(key): \(error)") }
-    }
-
-    private func load(_ key: String) throws(PollError) -> Cursor? {
-        try read(key).flatMap { try? JSONDecoder().decode(Cursor.self, from: Data($0.utf8)) }
-    }
-
-    private func save(_ cursor: Cursor, _ key: String) throws(PollError) {
-        let text = String(decoding: (try? JSONEncoder().encode(cursor)) ?? Data(), as: UTF8.self)
-        do { try store.set(text, for: key) } catch { throw PollError(.state, "cannot save cursor \(key): \(error)") }
+        try checkpoints.clearCursor("list")
+        if stream.isIncremental { try checkpoints.advance(to: until) }
     }
 }

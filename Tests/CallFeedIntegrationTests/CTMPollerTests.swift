@@ -248,20 +248,3 @@ extension CTMCallSource {
         [("Authorization", "Basic " + Data("\(accessKey):\(secretKey)".utf8).base64EncodedString())]
     }
 }
-
-/// Says "stop" after `stopAfter` pages.
-final class PageCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    let stopAfter: Int
-    init(stopAfter: Int) { self.stopAfter = stopAfter }
-    func tick() -> Bool { lock.withLock { count += 1; return count >= stopAfter } }
-}
-
-/// Collects progress fractions from the poller's thread.
-final class Fractions: @unchecked Sendable {
-    private let lock = NSLock()
-    private var list: [Double] = []
-    func add(_ f: Double) { lock.withLock { list.append(f) } }
-    var values: [Double] { lock.withLock { list } }
-}

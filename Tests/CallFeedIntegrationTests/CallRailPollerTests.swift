@@ -1,12 +1,8 @@
 import CallFeedCore
-import CallFeedIngest
 import CallFeedPoll
 import CallFeedVendors
 import Foundation
 import HTTPClient
-import HTTPServer
-import Logging
-import Prometheus
 import Testing
 import VendorSandbox
 @_spi(Testing) import Warehouse
@@ -149,12 +145,11 @@ import VendorSandbox
         let h = try PollHarness(Self.sandbox(calls: 10))
         defer { h.stop() }
         let account = h.sandbox.accounts(vendor: .callrail)[0].id
-        // Pipeline's config has no CallRail source, so /webhooks/callrail is served here by the real
-        // route and receiver, publishing into the same spine.
-        let hooks = try CallRailHookServer(h, account: account)
-        defer { hooks.stop() }
+        // Pipeline's CallRail webhook source is this account, with the sandbox's signing key.
+        #expect(account == Pipeline.callRailAccount)
         let hooked = Array(h.sandbox.calls(vendor: .callrail, account: account).prefix(3))
-        #expect(try h.sandbox.fireWebhooks(vendor: .callrail, to: hooks.url, calls: hooked) == [202, 202, 202])
+        let url = h.pipeline.baseURL + "/webhooks/callrail"
+        #expect(try h.sandbox.fireWebhooks(vendor: .callrail, to: url, calls: hooked) == [202, 202, 202])
         let before = try h.waitForCalls(source: "callrail", count: 3)
         #expect(before.count == 3)
         #expect(before.values.allSatisfy { $0["channel"] == .text("webhook") })
@@ -249,7 +244,7 @@ import VendorSandbox
         try #require(firstDay > 10)  // so two pages of 5 leave a third
 
         let poller = h.callPoller(Self.source(h, perPage: 5), start: Self.may1)
-        let pages = CallRailPageCounter(stopAfter: 2)
+        let pages = PageCounter(stopAfter: 2)
         poller.isCancelled = { pages.tick() }
         let error = try #require(throws: PollError.self) { try poller.sync(now: Self.may4) }
         #expect(error.kind == .cancelled)
@@ -375,27 +370,6 @@ import VendorSandbox
     }
 }
 
-/// `/webhooks/callrail` through the real route and receiver on its own port, publishing into the
-/// harness's spine (Pipeline's config has no CallRail source).
-private final class CallRailHookServer {
-    let server: HTTPServer
-    let url: String
-
-    init(_ h: PollHarness, account: String) throws {
-        let source = WebhookSource(name: "callrail-test", context: MappingContext(accountID: account, timeZone: "UTC", defaultCountry: "US"))
-        let receiver = WebhookReceiver(
-            routes: [CallRailWebhookRoute(sources: [.init(source: source, signingKeys: [h.sandbox.configuration.callRail.signingKey])])],
-            publisher: EventPublisher(producer: h.pipeline.producer, topics: h.pipeline.topics),
-            metrics: IngestMetrics(registry: PrometheusCollectorRegistry()),
-            logger: Logger(label: "callrail-hooks", factory: { _ in SwiftLogNoOpLogHandler() }))
-        server = HTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0), handler: receiver.handle)
-        try server.start()
-        url = "http://127.0.0.1:\(server.port)/webhooks/callrail"
-    }
-
-    func stop() { server.stop(grace: .seconds(1)) }
-}
-
 /// `PollHarness.deadLetters(expecting:)` on another thread, started before the messages exist.
 private final class CallRailDeadLetterReader: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
@@ -412,13 +386,4 @@ private final class CallRailDeadLetterReader: @unchecked Sendable {
         done.wait()
         return try outcome.get()
     }
-}
-
-/// Says "stop" after `stopAfter` pages.
-private final class CallRailPageCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    let stopAfter: Int
-    init(stopAfter: Int) { self.stopAfter = stopAfter }
-    func tick() -> Bool { lock.withLock { count += 1; return count >= stopAfter } }
 }

@@ -1,4 +1,5 @@
 import CallFeedApp
+import CallFeedIngest
 import CallFeedPoll
 import Foundation
 import Testing

@@ -321,7 +321,7 @@ import VendorSandbox
         let h = try PollHarness(Self.sandbox(accounts: 1))
         defer { h.stop() }
         let first = h.callPoller(Self.source(h, perPage: 5), start: Self.may1)
-        let pages = StopAfterPages(3)
+        let pages = PageCounter(stopAfter: 3)
         first.isCancelled = { pages.tick() }
         let error = try #require(throws: PollError.self) { try first.sync(now: Self.may4) }
         #expect(error.kind == .cancelled)
@@ -341,14 +341,6 @@ import VendorSandbox
         #expect(Set(rows.keys) == Self.ids(h))
         #expect(try h.pipeline.reader._query("SELECT count(*) AS n FROM calls").first?["n"] == .integer(35))
     }
-}
-
-/// Says "stop" from the `limit`-th page on.
-private final class StopAfterPages: Sendable {
-    private let count = Mutex(0)
-    private let limit: Int
-    init(_ limit: Int) { self.limit = limit }
-    func tick() -> Bool { count.withLock { $0 += 1; return $0 >= limit } }
 }
 
 /// Collects the receiver's one answer for a blocking test thread.

@@ -15,6 +15,9 @@ import Prometheus
 final class Pipeline: @unchecked Sendable {
     static let callKeeperToken = "ck-test-token-0001"
     static let ctmSecret = "ctm_test_secret_0001"
+    /// The vendor sandbox's first CallRail account and its default webhook signing key.
+    static let callRailAccount = "123456789"
+    static let callRailSigningKey = "callrail_sandbox_signing_key"
 
     let cluster: KafkaMockCluster
     let config: CallFeedConfiguration
@@ -56,6 +59,10 @@ final class Pipeline: @unchecked Sendable {
             - name: ctm
               account_id: "12345"
               secrets: ["${CTM_SECRET}", "${CTM_OLD_SECRET:-}"]
+          callrail:
+            - name: callrail
+              account_id: "\(Self.callRailAccount)"
+              signing_keys: ["\(Self.callRailSigningKey)"]
         """
         config = try CallFeedConfiguration.parse(yaml, environment: [
             "BOOTSTRAP": cluster.bootstrapServers, "DB": directory.appendingPathComponent("calls.db").path,

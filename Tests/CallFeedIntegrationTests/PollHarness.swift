@@ -6,6 +6,7 @@ import HTTPClient
 import Kafka
 import Logging
 import Prometheus
+import Synchronization
 import VendorSandbox
 @_spi(Testing) import Warehouse
 
@@ -95,4 +96,19 @@ final class PollHarness: @unchecked Sendable {
             (message.header(RecordHeader.reason) ?? "", String(decoding: message.value, as: UTF8.self))
         }
     }
+}
+
+/// Says "stop" after `stopAfter` pages.
+final class PageCounter: Sendable {
+    private let count = Mutex(0)
+    let stopAfter: Int
+    init(stopAfter: Int) { self.stopAfter = stopAfter }
+    func tick() -> Bool { count.withLock { $0 += 1; return $0 >= stopAfter } }
+}
+
+/// Collects progress fractions from the poller's thread.
+final class Fractions: Sendable {
+    private let list = Mutex<[Double]>([])
+    func add(_ f: Double) { list.withLock { $0.append(f) } }
+    var values: [Double] { list.withLock { $0 } }
 }
