@@ -26,6 +26,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // C bodies for what Swift cannot call: variadic functions and cast macros.
         .target(name: "CShims", dependencies: ["CRdKafka", "CCurl", "CMicroHTTPD", "CSQLite"]),
 
@@ -38,6 +39,15 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "CShims"]),
         .target(name: "HTTPClient", dependencies: ["CCurl", "CShims"]),
         .target(name: "Warehouse", dependencies: ["CSQLite", "CShims", "CallFeedCore"]),
+
+        // MARK: Production warehouses: the same WarehouseSink contract over each server's own protocol
+        .target(name: "WarehousePostgres", dependencies: ["CLibPQ", "Warehouse", "CallFeedCore"]),
+        .target(name: "WarehouseClickHouse", dependencies: ["HTTPClient", "Warehouse", "CallFeedCore"]),
+        .target(name: "WarehouseBigQuery", dependencies: [
+            "HTTPClient", "Warehouse", "CallFeedCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
 
         // MARK: The two halves of the pipeline
         .target(name: "CallFeedIngest", dependencies: [
@@ -67,6 +77,7 @@ let package = Package(
         // MARK: Configuration, lifecycle and the builders the executables call
         .target(name: "CallFeedApp", dependencies: [
             "CallFeedIngest", "CallFeedLoad", "CallFeedPoll", "Kafka", "Warehouse", "HTTPServer", "VendorSandbox",
+            "WarehousePostgres", "WarehouseClickHouse", "WarehouseBigQuery",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -95,11 +106,17 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "CallFeedCore"]),
+        // Sinks against real servers (PostgreSQL, ClickHouse, a BigQuery emulator) that
+        // scripts/test-services.sh starts, and the conformance suite over every sink.
+        .testTarget(name: "WarehouseServerTests", dependencies: [
+            "Warehouse", "WarehousePostgres", "WarehouseClickHouse", "WarehouseBigQuery", "CallFeedCore",
+            "CallFeedTestSupport", "HTTPClient",
+        ]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTPServer", "HTTPClient"]),
         .testTarget(name: "VendorSandboxTests", dependencies: ["VendorSandbox", "HTTPClient", "HTTPServer", "CallFeedCore"]),
         .testTarget(name: "CallFeedIntegrationTests", dependencies: [
             "CallFeedApp", "CallFeedIngest", "CallFeedLoad", "CallFeedCore", "Kafka", "Warehouse", "HTTPClient",
-            "CallFeedTestSupport", "CallFeedPoll", "VendorSandbox",
+            "CallFeedTestSupport", "CallFeedPoll", "VendorSandbox", "WarehousePostgres",
         ]),
     ]
 )

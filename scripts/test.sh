@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # One command from a fresh checkout to the whole test suite: installs what is missing, builds
 # everything (the tests start the built `callfeed` binary) and runs unit, integration and
-# end-to-end tests. Kafka is librdkafka's mock cluster; no external services are needed.
+# end-to-end tests. Kafka is librdkafka's mock cluster. The warehouse tests load into real servers
+# (PostgreSQL, ...) that this script installs if missing and starts on loopback ports for the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 callfeed_setup
+callfeed_setup_tests
+source scripts/test-services.sh
+trap callfeed_stop_services EXIT
+callfeed_start_services
 swift build --build-tests
 swift test --skip-build "$@"

@@ -83,11 +83,6 @@ public enum Builders {
         return server
     }
 
-    public static func makeSink(_ config: CallFeedConfiguration) throws(WarehouseError) -> any WarehouseSink {
-        // validate() admits only the sinks this build has.
-        try SQLiteSink(path: config.load.sqlitePath)
-    }
-
     public static func makeLoader(_ config: CallFeedConfiguration, sink: any WarehouseSink,
                                   registry: PrometheusCollectorRegistry, logger: Logger) throws(KafkaError) -> CallLoader {
         let consumer = try KafkaConsumer(groupID: config.load.groupID, properties: kafkaProperties(config, clientID: "callfeed-load"))

@@ -52,8 +52,13 @@ public enum Commands {
     }
 
     /// `callfeed-load`: consumer group -> dedupe -> warehouse.
-    public static func runLoad(configPath: String, dryRun: Bool) async throws {
-        let config = try CallFeedConfiguration.load(path: configPath)
+    /// - Parameter sink: Overrides `load.sink` (`callfeed-load --sink postgres`).
+    public static func runLoad(configPath: String, sink sinkKind: String? = nil, dryRun: Bool) async throws {
+        var config = try CallFeedConfiguration.load(path: configPath)
+        if let sinkKind {
+            config.load.sink = sinkKind
+            try config.validate(origin: configPath)
+        }
         if dryRun {
             print("configuration OK (\(configPath)); would load:")
             print(config.redactedSummary)
@@ -62,6 +67,7 @@ public enum Commands {
         let logger = config.log.bootstrap(label: "callfeed-load")
         let registry = PrometheusCollectorRegistry()
         let sink = try Builders.makeSink(config)
+        try Builders.prepareSink(sink, logger: logger)
         let loader = try Builders.makeLoader(config, sink: sink, registry: registry, logger: logger)
         try loader.prepare()
         let metricsServer = Builders.makeMetricsServer(host: config.load.metricsHost, port: config.load.metricsPort, registry: registry)

@@ -28,7 +28,8 @@ extension CallFeedConfiguration {
             if let v = m["signature_tolerance_seconds"] { ingest.signatureToleranceSeconds = try v.int() }
         }
         if let l = top["load"] {
-            let m = try l.members(allowed: ["group_id", "batch_size", "linger_ms", "sink", "sqlite_path", "metrics_host", "metrics_port"])
+            let m = try l.members(allowed: ["group_id", "batch_size", "linger_ms", "sink", "sqlite_path", "metrics_host", "metrics_port",
+                                            "postgres", "clickhouse", "bigquery"])
             if let v = m["group_id"] { load.groupID = try v.string() }
             if let v = m["batch_size"] { load.batchSize = try v.int() }
             if let v = m["linger_ms"] { load.lingerMilliseconds = try v.int() }
@@ -36,6 +37,7 @@ extension CallFeedConfiguration {
             if let v = m["sqlite_path"] { load.sqlitePath = try v.string() }
             if let v = m["metrics_host"] { load.metricsHost = try v.string() }
             if let v = m["metrics_port"] { load.metricsPort = try v.int() }
+            try decodeWarehouses(m)
         }
         if let l = top["log"] {
             let m = try l.members(allowed: ["level", "format"])
@@ -96,7 +98,7 @@ extension CallFeedConfiguration {
         guard ingest.maxBodyBytes > 0 else { throw ConfigurationError("ingest.max_body_bytes must be positive") }
         guard load.batchSize > 0 else { throw ConfigurationError("load.batch_size must be positive") }
         guard load.lingerMilliseconds >= 0 else { throw ConfigurationError("load.linger_ms must not be negative") }
-        guard load.sink == "sqlite" else { throw ConfigurationError("load.sink \(load.sink) is not available in this build (sqlite)") }
+        try validateWarehouse()
         guard kafka.deliveryTimeoutMilliseconds > 0 else { throw ConfigurationError("kafka.delivery_timeout_ms must be positive") }
         guard ["json", "text"].contains(log.format) else { throw ConfigurationError("log.format must be json or text") }
         for (i, s) in sources.callkeeper.enumerated() {
@@ -163,7 +165,8 @@ extension CallFeedConfiguration {
         lines.append("kafka: bootstrap_servers=\(kafka.bootstrapServers) topic_prefix=\(kafka.topicPrefix) delivery_timeout_ms=\(kafka.deliveryTimeoutMilliseconds) properties=\(kafka.properties.keys.sorted())")
         lines.append("ingest: listen=\(ingest.listenHost):\(ingest.listenPort) max_body_bytes=\(ingest.maxBodyBytes) connection_limit=\(ingest.connectionLimit)")
         lines.append("poll: state_path=\(poll.statePath)")
-        lines.append("load: group_id=\(load.groupID) batch_size=\(load.batchSize) linger_ms=\(load.lingerMilliseconds) sink=\(load.sink) sqlite_path=\(load.sqlitePath) metrics=\(load.metricsHost):\(load.metricsPort)")
+        lines.append("load: group_id=\(load.groupID) batch_size=\(load.batchSize) linger_ms=\(load.lingerMilliseconds) sink=\(load.sink) metrics=\(load.metricsHost):\(load.metricsPort)")
+        lines.append(warehouseSummary)
         for s in sources.callkeeper {
             lines.append("source callkeeper \(s.name): account_id=\(s.accountID) token=\(s.token.isEmpty ? "(none: poll only)" : "***") timezone=\(s.timezone) default_country=\(s.defaultCountry)")
             if let p = s.poll { lines.append("  poll: \(p.summary) api_key=*** method=\(p.method)") }

@@ -39,9 +39,12 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var groupID = "callfeed-load"
         public var batchSize = 500
         public var lingerMilliseconds = 100
-        /// Warehouse kind: `sqlite` (PostgreSQL and others come with their sinks).
+        /// Warehouse kind: `sqlite`, `postgres`, `clickhouse` or `bigquery` (``sinkKinds``).
         public var sink = "sqlite"
         public var sqlitePath = "./callfeed.db"
+        public var postgres = PostgresSettings()
+        public var clickhouse = ClickHouseSettings()
+        public var bigquery = BigQuerySettings()
         /// `/metrics` and `/healthz` of `callfeed-load`.
         public var metricsHost = "127.0.0.1"
         public var metricsPort = 9091

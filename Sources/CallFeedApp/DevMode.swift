@@ -148,9 +148,17 @@ public enum DevMode {
         }
         lines += [
             "  Health:  \(base)/healthz  \(base)/readyz  \(base)/metrics",
-            "  Warehouse (SQLite): \(db)",
-            "    sqlite3 \(db) 'select * from calls'",
-            "    sqlite3 \(db) 'select table_name from entity_tables'",
+        ]
+        if config.load.sink == "sqlite" {
+            lines += [
+                "  Warehouse (SQLite): \(db)",
+                "    sqlite3 \(db) 'select * from calls'",
+                "    sqlite3 \(db) 'select table_name from entity_tables'",
+            ]
+        } else {
+            lines.append("  Warehouse:" + config.warehouseSummary.dropFirst(1))
+        }
+        lines += [
             "Ctrl-C to stop.",
         ]
         say(lines.joined(separator: "\n"))

@@ -23,7 +23,7 @@ public struct ApplySummary: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Counts one upsert: a new row if none `existed`, else updated if the statement `changed` it.
-    mutating func countUpsert(existed: Bool, changed: Bool) {
+    public mutating func countUpsert(existed: Bool, changed: Bool) {
         if !existed {
             inserted += 1
         } else if changed {

@@ -2,10 +2,10 @@ import CallFeedCore
 
 /// How a ``CallEvent`` becomes a `calls` row and a `call_revisions` row: the column list, the
 /// value of every column, and the `version_key`. Every sink uses this, so all sinks store the same
-/// values and ``SQLiteSink/canonicalDump()`` output is comparable between them.
-enum CallRow {
+/// values and their ``CanonicalDumping/canonicalDump()`` output is comparable.
+public enum CallRow {
     /// The columns of `calls`, in table order. `event_id` first, `loaded_at` last.
-    static let columns: [String] = [
+    public static let columns: [String] = [
         "event_id", "schema_version", "revision", "channel", "received_at",
         "source", "source_account_id", "source_call_id", "direction", "status",
         "started_at", "ended_at", "duration_seconds", "talk_seconds", "ring_seconds",
@@ -18,13 +18,34 @@ enum CallRow {
         "recording_url", "tags", "first_call", "source_updated_at", "version_key", "loaded_at",
     ]
 
+    /// What each column of ``columns`` holds, so that a sink can choose its own types (PostgreSQL
+    /// `timestamptz`, ClickHouse `DateTime64(3)`, BigQuery `TIMESTAMP`) and still render the
+    /// canonical dump's value: text, integer, an instant as ``text(_:)``, 0/1, or ``jsonArray(_:)``.
+    public static let kinds: [String: ColumnKind] = {
+        var kinds = Dictionary(uniqueKeysWithValues: columns.map { ($0, ColumnKind.text) })
+        for name in ["duration_seconds", "talk_seconds", "ring_seconds"] { kinds[name] = .integer }
+        for name in ["received_at", "started_at", "ended_at", "source_updated_at", "loaded_at"] { kinds[name] = .timestamp }
+        kinds["first_call"] = .flag
+        kinds["tags"] = .stringArray
+        return kinds
+    }()
+
+    /// The columns whose value can never be absent (the others are nullable).
+    public static let requiredColumns: Set<String> = [
+        "event_id", "schema_version", "revision", "channel", "received_at", "source", "source_account_id",
+        "source_call_id", "direction", "status", "tags", "version_key", "loaded_at",
+    ]
+
+    /// Every `calls` column except `loaded_at` (which differs between runs): the canonical dump's columns.
+    public static let canonicalColumns: [String] = columns.filter { $0 != "loaded_at" }
+
     /// The columns of `call_revisions`, in table order.
-    static let revisionColumns: [String] = [
+    public static let revisionColumns: [String] = [
         "event_id", "revision", "channel", "received_at", "source_updated_at", "loaded_at", "event_json",
     ]
 
     /// The `calls` values of `event`, aligned with ``columns``.
-    static func values(of event: CallEvent, loadedAt: Timestamp) -> [WarehouseValue] {
+    public static func values(of event: CallEvent, loadedAt: Timestamp) -> [WarehouseValue] {
         let c = event.content
         return [
             .text(event.eventID), .text(event.schemaVersion), .text(event.revision),
@@ -49,7 +70,7 @@ enum CallRow {
     /// The `call_revisions` values of `event`, aligned with ``revisionColumns``.
     /// `event_json` is the event's published bytes, unchanged (`jsonBytes()` is always valid UTF-8,
     /// so decoding it as text keeps every byte).
-    static func revisionValues(of event: CallEvent, loadedAt: Timestamp) -> [WarehouseValue] {
+    public static func revisionValues(of event: CallEvent, loadedAt: Timestamp) -> [WarehouseValue] {
         [
             .text(event.eventID), .text(event.revision), .text(event.channel.rawValue),
             .text(text(event.receivedAt)), .nullable(event.content.sourceUpdatedAt.map(text)),
@@ -61,7 +82,7 @@ enum CallRow {
 
     /// Width of the millisecond fields of ``versionKey(of:)``: enough for any RFC 3339 instant
     /// (year 9999 is 253 402 300 799 999 ms).
-    static let millisecondDigits = 15
+    public static let millisecondDigits = 15
 
     /// `<coalesce(source_updated_at, received_at) ms>|<received_at ms>|<revision>`, each number
     /// zero-padded to ``millisecondDigits`` digits, so that comparing two keys as strings (byte order)
@@ -69,7 +90,7 @@ enum CallRow {
     ///
     /// Instants before 1970 count as 0 and instants past year 9999 as the largest 15-digit number:
     /// CallFeed never produces either, and the key stays deterministic.
-    static func versionKey(of event: CallEvent) -> String {
+    public static func versionKey(of event: CallEvent) -> String {
         let effective = event.content.sourceUpdatedAt ?? event.receivedAt
         return padded(effective.millisecondsSinceEpoch) + "|" + padded(event.receivedAt.millisecondsSinceEpoch)
             + "|" + event.revision
@@ -87,7 +108,7 @@ enum CallRow {
     ///
     /// Unlike `Timestamp.rfc3339` (which drops a zero fraction), the fixed width makes text order
     /// equal time order, so analysts can sort and range-filter the TEXT columns directly.
-    static func text(_ timestamp: Timestamp) -> String {
+    public static func text(_ timestamp: Timestamp) -> String {
         let c = timestamp.utcComponents
         return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):"
             + "\(pad(c.second, 2)).\(pad(c.millisecond, 3))Z"
@@ -99,10 +120,10 @@ enum CallRow {
     }
 
     /// `tags` as a compact JSON array of strings, in the event's order (`["a","b"]`, `[]`).
-    static func jsonArray(_ strings: [String]) -> String {
+    public static func jsonArray(_ strings: [String]) -> String {
         "[" + strings.map(jsonString).joined(separator: ",") + "]"
     }
 
     /// A JSON string literal (shared with the rest of CallFeed: ``jsonStringLiteral(_:)``).
-    static func jsonString(_ string: String) -> String { jsonStringLiteral(string) }
+    public static func jsonString(_ string: String) -> String { jsonStringLiteral(string) }
 }

@@ -7,16 +7,16 @@ import CallFeedCore
 /// - Important: Table names are interpolated into SQL (SQLite cannot bind an identifier). They come
 ///   only from records that passed ``EntityRecord/validate()``, and ``quotedIdentifier(_:)`` checks
 ///   them once more: nothing but `[a-z][a-z0-9_]*` ever reaches the SQL text.
-enum EntityRow {
+public enum EntityRow {
     /// The columns of every entity table, in table order. `id` first, `loaded_at` last.
-    static let columns: [String] = [
+    public static let columns: [String] = [
         "id", "account_id", "data", "raw", "revision", "channel",
         "source_updated_at", "received_at", "version_key", "loaded_at",
     ]
 
     /// The row values of `record`, aligned with ``columns``. `data` and `raw` are canonical JSON
     /// text (``JSONValue/canonicalJSON``), so `revision` is the SHA-256 of the stored `data`.
-    static func values(of record: EntityRecord, loadedAt: Timestamp) -> [WarehouseValue] {
+    public static func values(of record: EntityRecord, loadedAt: Timestamp) -> [WarehouseValue] {
         [
             .text(record.id), .nullable(record.accountID), .text(record.data.canonicalJSON),
             .text(record.raw.canonicalJSON), .text(record.revision), .text(record.channel.rawValue),
@@ -27,7 +27,7 @@ enum EntityRow {
 
     /// `"name"` when `name` is `[a-z][a-z0-9_]*` (the only table names entity records can have),
     /// else `nil`. The quotes keep an entity name that is also an SQL keyword (`groups`) usable.
-    static func quotedIdentifier(_ name: String) -> String? {
+    public static func quotedIdentifier(_ name: String) -> String? {
         guard let first = name.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first),
               name.utf8.allSatisfy({ byte in
                   (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)

@@ -1,6 +1,5 @@
 /// One column value as the warehouse stores it: what a `CallEvent` field is flattened to, and what
 /// ``SQLiteSink/canonicalDump()`` renders.
-@_spi(Testing)
 public enum WarehouseValue: Sendable, Equatable, CustomStringConvertible {
     /// SQL `NULL`: an absent optional field.
     case null
@@ -14,12 +13,12 @@ public enum WarehouseValue: Sendable, Equatable, CustomStringConvertible {
     case blob([UInt8])
 
     /// `text`, or `nil` for an optional field that is absent.
-    static func nullable(_ value: String?) -> WarehouseValue {
+    public static func nullable(_ value: String?) -> WarehouseValue {
         value.map { .text($0) } ?? .null
     }
 
     /// `integer`, or `nil` for an optional field that is absent.
-    static func nullable(_ value: Int64?) -> WarehouseValue {
+    public static func nullable(_ value: Int64?) -> WarehouseValue {
         value.map { .integer($0) } ?? .null
     }
 

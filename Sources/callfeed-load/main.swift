@@ -11,15 +11,19 @@ struct LoadCommand: AsyncParsableCommand {
         written in one warehouse transaction and its offsets are committed only afterwards, so a crash
         re-reads the batch and the idempotent upsert makes the re-write a no-op. Messages that are not
         valid CallEvents go to the dead-letter topic. GET /healthz and /metrics on load.metrics_port.
+        The warehouse is load.sink (sqlite, postgres, clickhouse, bigquery) with its load.<sink>
+        section; its schema is created or migrated on start (docs/warehouse.md).
         SIGTERM: finish the batch, commit, leave the group, exit 0.
         """)
 
     @Option(name: .long, help: "YAML config file (see docs/configuration.md).")
     var config = "examples/callfeed.yaml"
+    @Option(name: .long, help: "Warehouse to load: sqlite, postgres, clickhouse or bigquery (overrides load.sink).")
+    var sink: String?
     @Flag(name: .long, help: "Check the configuration and print what would be loaded, then exit.")
     var dryRun = false
 
     func run() async throws {
-        try await Commands.runLoad(configPath: config, dryRun: dryRun)
+        try await Commands.runLoad(configPath: config, sink: sink, dryRun: dryRun)
     }
 }

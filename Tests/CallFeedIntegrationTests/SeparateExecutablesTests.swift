@@ -8,10 +8,11 @@ import Testing
 /// `callfeed-ingest` and `callfeed-load` as separate processes, configured by one YAML file with
 /// secrets from the environment, against a mock Kafka cluster hosted by the test process.
 @Suite struct SeparateExecutablesTests {
-    func launch(_ name: String, config: String, environment: [String: String]) throws -> (Process, DevModeEndToEndTests.Output) {
+    static func launch(_ name: String, config: String, arguments: [String] = [],
+                       environment: [String: String]) throws -> (Process, DevModeEndToEndTests.Output) {
         let process = Process()
         process.executableURL = try DevModeEndToEndTests.binary().deletingLastPathComponent().appendingPathComponent(name)
-        process.arguments = ["--config", config]
+        process.arguments = ["--config", config] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let stderr = Pipe()
         process.standardError = stderr
@@ -19,6 +20,10 @@ import Testing
         let output = DevModeEndToEndTests.Output(stderr)
         try process.run()
         return (process, output)
+    }
+
+    func launch(_ name: String, config: String, environment: [String: String]) throws -> (Process, DevModeEndToEndTests.Output) {
+        try Self.launch(name, config: config, environment: environment)
     }
 
     func waitFor(_ timeout: Duration = .seconds(30), _ condition: () -> Bool) -> Bool {

@@ -1,0 +1,1 @@
+// WarehouseBigQuery: see the sink's own files in this folder.

@@ -1,0 +1,1 @@
+// WarehouseClickHouse: see the sink's own files in this folder.
