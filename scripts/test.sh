@@ -12,4 +12,6 @@ source scripts/test-services.sh
 trap callfeed_stop_services EXIT
 callfeed_start_services
 swift build --build-tests
+# The compose stack cannot run here (no Docker engine): check it statically, with the real config parser.
+./scripts/check-compose.sh --callfeed-binary "$(swift build --show-bin-path)/callfeed"
 swift test --skip-build "$@"
