@@ -134,7 +134,4 @@ extension SQLiteSink {
     /// Registers an entity table the sink has just created.
     static let insertEntityTableSQL =
         "INSERT INTO entity_tables (table_name, source, entity, created_at) VALUES (?1, ?2, ?3, ?4)"
-
-    /// Every `calls` column except `loaded_at`, for ``canonicalDump()``.
-    static let canonicalColumns: [String] = CallRow.columns.filter { $0 != "loaded_at" }
 }

@@ -16,7 +16,7 @@ import CallFeedCore
 ///
 /// - Important: Not `Sendable`: one loader thread owns a sink. Statements are compiled once by
 ///   ``prepare()`` and reused for every batch.
-public final class SQLiteSink: WarehouseSink {
+public final class SQLiteSink: WarehouseSink, CanonicalDumping {
     /// The database path given to `init` (`:memory:` for a private in-memory database).
     public let path: String
     private var connection: SQLiteConnection?
@@ -187,7 +187,7 @@ public final class SQLiteSink: WarehouseSink {
     /// - Returns: One line per `calls` row.
     /// - Throws: ``WarehouseError`` if the database cannot be read.
     public func canonicalDump() throws(WarehouseError) -> [String] {
-        let columns = Self.canonicalColumns
+        let columns = CallRow.canonicalColumns
         let rows = try openConnection()
             .makeStatement("SELECT \(columns.joined(separator: ", ")) FROM calls ORDER BY event_id")
             .query()

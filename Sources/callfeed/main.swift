@@ -12,7 +12,7 @@ struct CallFeedCommand: AsyncParsableCommand {
         (Kafka -> warehouse), which scale independently. `callfeed dev` runs all of it in one
         process with no external services. Configuration: docs/configuration.md.
         """,
-        subcommands: [Dev.self, Poll.self, Backfill.self, Check.self, CheckConfig.self])
+        subcommands: [Dev.self, Poll.self, Backfill.self, Check.self, CheckConfig.self, WarehouseCommand.self])
 
     struct Dev: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -108,6 +108,45 @@ struct CallFeedCommand: AsyncParsableCommand {
             let loaded = try CallFeedConfiguration.load(path: config)
             print("configuration OK (\(config))")
             print(loaded.redactedSummary)
+        }
+    }
+
+    struct WarehouseCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "warehouse",
+            abstract: "Work on the configured warehouse (load.sink) directly: migrate its schema, dump it, benchmark it.",
+            subcommands: [Migrate.self, Dump.self, Bench.self])
+
+        struct Migrate: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Create or migrate the warehouse schema, then exit (callfeed-load also does this on start).",
+                discussion: "Migrations are versioned and append-only; a schema newer than this build is refused, never changed.")
+            @Option(name: .long, help: "YAML config file.") var config = "examples/callfeed.yaml"
+            @Option(name: .long, help: "sqlite, postgres, clickhouse or bigquery (overrides load.sink).") var sink: String?
+            func run() throws { try Commands.runMigrate(configPath: config, sink: sink) }
+        }
+
+        struct Dump: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Print the canonical dump of `calls`: one line per row, ordered by event_id, comparable between warehouses.",
+                discussion: "Example: diff <(callfeed warehouse dump --sink sqlite) <(callfeed warehouse dump --sink postgres)")
+            @Option(name: .long, help: "YAML config file.") var config = "examples/callfeed.yaml"
+            @Option(name: .long, help: "sqlite, postgres, clickhouse or bigquery (overrides load.sink).") var sink: String?
+            func run() throws { try Commands.runDump(configPath: config, sink: sink) }
+        }
+
+        struct Bench: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Load synthetic calls into the warehouse and print events/s: insert, exact replay, update.",
+                discussion: """
+                Writes rows with source `callfeed-bench` into the configured warehouse: point the config at a
+                scratch database, schema or dataset. bench/sinks.sh runs it against SQLite and PostgreSQL.
+                """)
+            @Option(name: .long, help: "YAML config file.") var config = "examples/callfeed.yaml"
+            @Option(name: .long, help: "sqlite, postgres, clickhouse or bigquery (overrides load.sink).") var sink: String?
+            @Option(name: .long, help: "Calls per pass.") var events = 20_000
+            @Option(name: .long, help: "Events per warehouse transaction (the loader's load.batch_size).") var batch = 500
+            func run() throws { try Commands.runWarehouseBench(configPath: config, sink: sink, events: events, batchSize: batch) }
         }
     }
 }
