@@ -110,7 +110,8 @@ let package = Package(
         // scripts/test-services.sh starts, and the conformance suite over every sink.
         .testTarget(name: "WarehouseServerTests", dependencies: [
             "Warehouse", "WarehousePostgres", "WarehouseClickHouse", "WarehouseBigQuery", "CallFeedCore",
-            "CallFeedTestSupport", "HTTPClient",
+            "CallFeedTestSupport", "HTTPClient", "HTTPServer",
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTPServer", "HTTPClient"]),
         .testTarget(name: "VendorSandboxTests", dependencies: ["VendorSandbox", "HTTPClient", "HTTPServer", "CallFeedCore"]),

@@ -14,6 +14,7 @@ done
 
 callfeed_start_services() {
     mkdir -p "$CALLFEED_SERVICES_DIR"
+    chmod 755 "$CALLFEED_SERVICES_DIR"   # the servers run as their own users (postgres, clickhouse)
     export CALLFEED_TEST_SERVERS_REQUIRED=1
     local start
     for start in $(compgen -A function callfeed_service_start_); do

@@ -19,8 +19,9 @@ public enum CallRow {
     ]
 
     /// What each column of ``columns`` holds, so that a sink can choose its own types (PostgreSQL
-    /// `timestamptz`, ClickHouse `DateTime64(3)`, BigQuery `TIMESTAMP`) and still render the
-    /// canonical dump's value: text, integer, an instant as ``text(_:)``, 0/1, or ``jsonArray(_:)``.
+    /// `timestamptz`, BigQuery `TIMESTAMP`; ClickHouse 18.16 has no `DateTime64`, so its instants are
+    /// ``text(_:)`` strings) and still render the canonical dump's value: text, integer, an instant as
+    /// ``text(_:)``, 0/1, or ``jsonArray(_:)``.
     public static let kinds: [String: ColumnKind] = {
         var kinds = Dictionary(uniqueKeysWithValues: columns.map { ($0, ColumnKind.text) })
         for name in ["duration_seconds", "talk_seconds", "ring_seconds"] { kinds[name] = .integer }

@@ -130,9 +130,11 @@ public final class SQLiteSink: WarehouseSink, CanonicalDumping {
 
     /// Writes the batch in one `BEGIN IMMEDIATE … COMMIT` transaction, event by event in array order.
     ///
-    /// Per event: `INSERT OR IGNORE` the (event_id, revision) into `call_revisions`, then upsert
-    /// `calls` (see ``upsertCallSQL``). An existing row is replaced only by a different revision with a
-    /// greater `version_key`; otherwise it stays byte for byte, `loaded_at` included.
+    /// Per event: read the stored revision; an exact re-send of it stops there (its audit row and its
+    /// row are in place). Otherwise `INSERT OR IGNORE` the (event_id, revision) into
+    /// `call_revisions`, then upsert `calls` (see ``upsertCallSQL``). An existing row is replaced only
+    /// by a different revision with a greater `version_key`; otherwise it stays byte for byte,
+    /// `loaded_at` included.
     /// - Parameters:
     ///   - events: The batch; an empty batch does nothing.
     ///   - loadedAt: Written to `loaded_at` of rows inserted or replaced, and of new audit rows.
@@ -152,11 +154,17 @@ public final class SQLiteSink: WarehouseSink, CanonicalDumping {
         try statements.begin.run()
         do throws(WarehouseError) {
             for event in events {
+                let stored = try statements.selectCall.query([.text(event.eventID)]).first?.first
+                // The stored row's own revision is in call_revisions already (written in the same
+                // transaction as the row), and so is the row: an exact re-send costs one select.
+                if stored == .text(event.revision) {
+                    summary.countUpsert(existed: true, changed: false)
+                    continue
+                }
                 try statements.insertRevision.run(CallRow.revisionValues(of: event, loadedAt: loadedAt))
                 summary.revisionsAdded += connection.changes
-                let existed = try !statements.selectCall.query([.text(event.eventID)]).isEmpty
                 try statements.upsertCall.run(CallRow.values(of: event, loadedAt: loadedAt))
-                summary.countUpsert(existed: existed, changed: connection.changes > 0)
+                summary.countUpsert(existed: stored != nil, changed: connection.changes > 0)
             }
             try statements.commit.run()
         } catch {

@@ -25,6 +25,11 @@ struct CopyText {
     }
 
     private mutating func appendEscaped(_ text: String) {
+        // Most values need no escape: copy them whole.
+        if !text.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
+            bytes.append(contentsOf: text.utf8)
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\\"): bytes += #"\\"#.utf8

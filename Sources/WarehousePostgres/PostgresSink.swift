@@ -118,14 +118,22 @@ public final class PostgresSink: WarehouseSink, CanonicalDumping {
                 try connection.copyIn("\(Self.callsStage) (\(CallRow.columns.joined(separator: ", ")))", data: rows.bytes)
                 try connection.query(Self.upsertCallsSQL)
             }
+            // Audit rows for the batch's distinct (event_id, revision) pairs, except the stored row's own
+            // revision: it was recorded in the transaction that wrote the row. Exact re-sends, the most
+            // common duplicate, so cost no JSON encoding and no COPY.
             var revisions = CopyText()
             var seen = Set<String>()
-            for event in events where seen.insert(event.eventID + "/" + event.revision).inserted {
+            var staged = 0
+            for event in events where stored[event.eventID]?.revision != event.revision
+                && seen.insert(event.eventID + "/" + event.revision).inserted {
                 revisions.append(CallRow.revisionValues(of: event, loadedAt: loadedAt))
+                staged += 1
             }
-            try connection.copyIn("\(Self.revisionsStage) (\(CallRow.revisionColumns.joined(separator: ", ")))",
-                                  data: revisions.bytes)
-            outcome.summary.revisionsAdded = try connection.query(Self.insertRevisionsSQL).affectedRows
+            if staged > 0 {
+                try connection.copyIn("\(Self.revisionsStage) (\(CallRow.revisionColumns.joined(separator: ", ")))",
+                                      data: revisions.bytes)
+                outcome.summary.revisionsAdded = try connection.query(Self.insertRevisionsSQL).affectedRows
+            }
             try connection.execute("COMMIT")
             return outcome.summary
         } catch {

@@ -2,7 +2,10 @@ import CallFeedCore
 import CallFeedTestSupport
 import Foundation
 import Testing
+import HTTPClient
 @_spi(Testing) import Warehouse
+import WarehouseBigQuery
+import WarehouseClickHouse
 @_spi(Testing) import WarehousePostgres
 
 /// The same events, every sink, identical `calls` (docs/warehouse.md, Conformance). SQLite is the
@@ -30,6 +33,29 @@ import Testing
         let database = try TemporaryPostgresSchema()
         defer { database.drop() }
         try Self.assertConforms(try database.openSink(), name: "PostgreSQL")
+    }
+
+    @Test(.enabled(if: TestServers.shouldRun(TestServers.clickhouse)))
+    func clickHouseMatchesSQLite() throws {
+        let url = try #require(TestServers.clickhouse)
+        let database = "conformance_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        defer { _ = try? HTTPClient().request("POST", url + "/", body: Array("DROP DATABASE IF EXISTS \(database)".utf8)) }
+        let sink = try ClickHouseSink(configuration: ClickHouseConfiguration(url: url, database: String(database)))
+        defer { sink.close() }
+        try sink.prepare()
+        try Self.assertConforms(sink, name: "ClickHouse")
+    }
+
+    @Test(.enabled(if: TestServers.shouldRun(TestServers.bigquery)))
+    func bigQueryMatchesSQLite() throws {
+        let endpoint = try #require(TestServers.bigquery)
+        let dataset = "conformance_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        defer { _ = try? HTTPClient().request("DELETE", "\(endpoint)/bigquery/v2/projects/callfeed-test/datasets/\(dataset)?deleteContents=true") }
+        let sink = try BigQuerySink(configuration: BigQueryConfiguration(project: "callfeed-test", dataset: dataset,
+                                                                         endpoint: endpoint, auth: .none))
+        defer { sink.close() }
+        try sink.prepare()
+        try Self.assertConforms(sink, name: "BigQuery")
     }
 
     // MARK: - Harness

@@ -1,1 +1,0 @@
-// WarehouseBigQuery: see the sink's own files in this folder.

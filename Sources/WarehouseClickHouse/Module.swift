@@ -1,1 +1,0 @@
-// WarehouseClickHouse: see the sink's own files in this folder.
