@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(name: "CallFeedCoreTests", dependencies: ["CallFeedCore", "CallFeedVendors", "CallFeedTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
-        .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "CallFeedCore"]),
+        .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "CallFeedCore", "CallFeedTestSupport"]),
         // Sinks against real servers (PostgreSQL, ClickHouse, a BigQuery emulator) that
         // scripts/test-services.sh starts, and the conformance suite over every sink.
         .testTarget(name: "WarehouseServerTests", dependencies: [

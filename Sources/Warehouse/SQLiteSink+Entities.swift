@@ -27,15 +27,7 @@ extension SQLiteSink {
                                  isTransient: false)
         }
         guard !records.isEmpty else { return ApplySummary() }
-        for record in records {
-            do throws(EntityDecodingError) {
-                try record.validate()
-            } catch {
-                throw WarehouseError(code: SQLITE_CONSTRAINT,
-                                     reason: "SQLiteSink: entity record \(jsonStringLiteral(record.key)) refused: \(error.reason)",
-                                     isTransient: false)
-            }
-        }
+        try EntityBatch.validate(records, sink: "SQLiteSink")
         var summary = ApplySummary()
         try statements.begin.run()
         do throws(WarehouseError) {

@@ -20,15 +20,7 @@ extension BigQuerySink {
     public func applyEntities(_ records: [EntityRecord], loadedAt: Timestamp) throws(WarehouseError) -> ApplySummary {
         let client = try preparedClient("applyEntities")
         guard !records.isEmpty else { return ApplySummary() }
-        for record in records {
-            do throws(EntityDecodingError) {
-                try record.validate()
-            } catch {
-                throw WarehouseError(code: BigQueryErrorCode.refused,
-                                     reason: "BigQuerySink: entity record \(jsonStringLiteral(record.key)) refused: \(error.reason)",
-                                     isTransient: false)
-            }
-        }
+        try EntityBatch.validate(records, sink: "BigQuerySink")
         let newTables = try resolveEntityTables(for: records, client: client)
         // 1. What is stored, table by table, in one job.
         var tables: [String] = []

@@ -25,32 +25,19 @@ extension ClickHouseSink {
     public func applyEntities(_ records: [EntityRecord], loadedAt: Timestamp) throws(WarehouseError) -> ApplySummary {
         let connection = try preparedConnection(for: "applyEntities")
         guard !records.isEmpty else { return ApplySummary() }
-        for record in records {
-            do throws(EntityDecodingError) {
-                try record.validate()
-            } catch {
-                throw ClickHouseErrors.refused("entity record \(jsonStringLiteral(record.key)) refused: \(error.reason)")
-            }
-        }
-        // Tables in first-appearance order, each with its records in array order: the rule applied per
-        // table gives the same counts as applying the whole batch one record at a time.
-        var order: [String] = []
-        var batches: [String: [EntityRecord]] = [:]
-        for record in records {
-            if batches[record.tableName] == nil { order.append(record.tableName) }
-            batches[record.tableName, default: []].append(record)
-        }
+        try EntityBatch.validate(records, sink: "ClickHouseSink")
+        let batches = EntityBatch.byTable(records)
         do throws(WarehouseError) {
-            var plans: [EntityTablePlan] = []
-            for name in order {
-                plans.append(try plan(for: batches[name]!, connection: connection))
+            var plans: [(plan: EntityTablePlan, records: [EntityRecord])] = []
+            for (_, batch) in batches {
+                plans.append((try plan(for: batch, connection: connection), batch))
             }
-            for plan in plans where !plan.isKnown {
+            for (plan, _) in plans where !plan.isKnown {
                 try create(plan, loadedAt: loadedAt, connection: connection)
             }
             var summary = ApplySummary()
-            for plan in plans {
-                let counts = try write(batches[plan.name]!, into: plan.quoted, loadedAt: loadedAt, connection: connection)
+            for (plan, batch) in plans {
+                let counts = try write(batch, into: plan.quoted, loadedAt: loadedAt, connection: connection)
                 summary.inserted += counts.inserted
                 summary.updated += counts.updated
                 summary.unchanged += counts.unchanged

@@ -17,25 +17,11 @@ extension PostgresSink {
     public func applyEntities(_ records: [EntityRecord], loadedAt: Timestamp) throws(WarehouseError) -> ApplySummary {
         let connection = try preparedSession()
         guard !records.isEmpty else { return ApplySummary() }
-        for record in records {
-            do throws(EntityDecodingError) {
-                try record.validate()
-            } catch {
-                throw PostgresErrors.refused("entity record \(jsonStringLiteral(record.key)) refused: \(error.reason)")
-            }
-        }
-        // Tables in order of first appearance; each table's records keep their batch order.
-        var order: [String] = []
-        var byTable: [String: [EntityRecord]] = [:]
-        for record in records {
-            if byTable[record.tableName] == nil { order.append(record.tableName) }
-            byTable[record.tableName, default: []].append(record)
-        }
+        try EntityBatch.validate(records, sink: "PostgresSink")
         var summary = ApplySummary()
         try connection.execute("BEGIN")
         do throws(WarehouseError) {
-            for name in order {
-                let batch = byTable[name]!
+            for (name, batch) in EntityBatch.byTable(records) {
                 let table = try entityTable(for: batch[0], loadedAt: loadedAt, connection: connection)
                 let ids = Array(Set(batch.map(\.id)))
                 let stored = try connection.query(Self.selectEntitiesSQL(table), [PostgresLiteral.array(ids)]).storedVersions()

@@ -131,7 +131,7 @@ struct BigQuerySchemaAndAuthTests {
         #expect(!error.isDataError)
         #expect(error.code == BigQueryErrorCode.transport)
         // apply before a successful prepare is misuse, not a retryable failure.
-        let misuse = try #require(throws: WarehouseError.self) { try sink.apply([BigQueryFixtures.richEvent()], loadedAt: .now()) }
+        let misuse = try #require(throws: WarehouseError.self) { try sink.apply([BigQueryFixtures.awkwardEvent()], loadedAt: .now()) }
         #expect(!misuse.isTransient && misuse.code == BigQueryErrorCode.misuse)
     }
 }
@@ -179,7 +179,7 @@ struct BigQuerySinkTests {
             #expect(!error.isTransient && !error.isDataError)
             #expect(error.reason.contains("newer"))
             #expect(try sink._query(history).count == 3)
-            let misuse = try #require(throws: WarehouseError.self) { try older.apply([BigQueryFixtures.richEvent()], loadedAt: .now()) }
+            let misuse = try #require(throws: WarehouseError.self) { try older.apply([BigQueryFixtures.awkwardEvent()], loadedAt: .now()) }
             #expect(misuse.code == BigQueryErrorCode.misuse)
         }
     }
@@ -237,11 +237,11 @@ struct BigQuerySinkTests {
             try reference.prepare()
             func may1(_ hour: Int, _ minute: Int = 0) -> Timestamp { BigQueryFixtures.may1(hour, minute) }
             let batches: [[CallEvent]] = [
-                [BigQueryFixtures.richEvent(), BigQueryFixtures.sparseEvent(),
+                [BigQueryFixtures.awkwardEvent(), BigQueryFixtures.sparseEvent(),
                  BigQueryFixtures.event(callID: "a", receivedAt: may1(8))],
                 [BigQueryFixtures.event(callID: "a", status: .missed, duration: nil, receivedAt: may1(8, 30)),
                  BigQueryFixtures.event(callID: "b", channel: .backfill, receivedAt: may1(7)),
-                 BigQueryFixtures.richEvent()],
+                 BigQueryFixtures.awkwardEvent()],
             ]
             var summaries: [ApplySummary] = []
             for (index, batch) in batches.enumerated() {
@@ -253,9 +253,9 @@ struct BigQuerySinkTests {
             #expect(dump.count == 4)
             #expect(dump == (try reference.canonicalDump()))
             // The rich row kept every odd character.
-            let rich = try #require(dump.first { $0.contains("CA123") })
-            #expect(rich.contains(#"caller_name="Jane \"JJ\" Doe \\ back\nslash\tTab""#))
-            #expect(rich.contains(#"tags="[\"new\",\"vip, gold\",\"quote\\\"d\",\"back\\\\slash\",\"tab\\there\",\"日本語 🎉\"]""#))
+            let rich = try #require(dump.first { $0.contains(#"source_call_id="CA'123\\x""#) })
+            #expect(rich.contains(#"caller_name="Jane \"JJ\" O'Doe\\Smith""#))
+            #expect(rich.contains(#"tags="[\"new\",\"vip, gold\",\"quote\\\"d\",\"it's\",\"back\\\\slash\",\"multi\\nline\\ttab\",\"日本語\",\"\"]""#))
             #expect(rich.contains(#"ended_at="2024-05-01T10:02:05.250Z""#) && rich.contains("first_call=1"))
 
             // Replaying every batch (a crash before the Kafka commit) changes nothing at all.
@@ -383,75 +383,8 @@ struct BigQuerySinkTests {
 
 // MARK: - Fixtures
 
-/// Events and records for the BigQuery tests.
-private enum BigQueryFixtures {
-    /// 2024-05-01 at the given UTC time.
-    static func may1(_ hour: Int, _ minute: Int = 0) -> Timestamp {
-        Timestamp(year: 2024, month: 5, day: 1, hour: hour, minute: minute)!
-    }
-
-    /// A small CTM event; another `duration` or `status` is another revision of the same call.
-    static func event(callID: String, status: CallContent.Status = .answered, duration: Int64? = 60,
-                      sourceUpdatedAt: Timestamp? = nil, channel: CallEvent.Channel = .webhook,
-                      receivedAt: Timestamp) -> CallEvent {
-        var content = CallContent(source: "ctm", sourceAccountID: "acct-1", sourceCallID: callID,
-                                  direction: .inbound, status: status)
-        content.startedAt = may1(9)
-        content.durationSeconds = duration
-        content.sourceUpdatedAt = sourceUpdatedAt
-        return CallEvent(content: content, channel: channel, receivedAt: receivedAt)
-    }
-
-    /// Every field set, with quotes, backslashes, newlines, tabs, control characters and non-ASCII.
-    static func richEvent() -> CallEvent {
-        var content = CallContent(source: "ctm", sourceAccountID: "acct-9", sourceCallID: "CA123",
-                                  direction: .inbound, status: .answered)
-        content.startedAt = may1(10)
-        content.endedAt = Timestamp(year: 2024, month: 5, day: 1, hour: 10, minute: 2, second: 5, millisecond: 250)!
-        content.durationSeconds = 125
-        content.talkSeconds = 110
-        content.ringSeconds = 15
-        content.callerNumber = "+15551230000"
-        content.dialedNumber = "+15559870000"
-        content.destinationNumber = "+15550001111"
-        content.callerName = "Jane \"JJ\" Doe \\ back\nslash\tTab"
-        content.agent = CallContent.Agent(id: "a-7", name: "Sam O'Agent", email: "sam@example.com")
-        content.tracking.campaignID = "cmp-1"
-        content.tracking.campaignName = "Spring Sale \u{1} ctrl"
-        content.tracking.source = "google"
-        content.tracking.medium = "cpc"
-        content.tracking.campaign = "spring"
-        content.tracking.content = "line1\r\nline2"
-        content.tracking.term = "plumber's \"best\""
-        content.tracking.referrer = "https://www.google.com/"
-        content.tracking.landingPage = "https://example.com/landing?x=1&y='2'"
-        content.tracking.gclid = "gclid-xyz"
-        content.tracking.gaClientID = "123.456"
-        content.location = CallContent.Location(city: "Zürich", region: "ZH", country: "CH")
-        content.recordingURL = "https://rec.example/1.mp3"
-        content.tags = ["new", "vip, gold", "quote\"d", "back\\slash", "tab\there", "日本語 🎉"]
-        content.firstCall = true
-        content.sourceUpdatedAt = may1(10, 5)
-        return CallEvent(content: content, channel: .poll, receivedAt: Timestamp(year: 2024, month: 5, day: 1, hour: 10,
-                                                                                 minute: 5, second: 1, millisecond: 500)!)
-    }
-
-    /// Only the required fields: every optional column NULL, no tags, no start (the `__NULL__` partition).
-    static func sparseEvent() -> CallEvent {
-        let content = CallContent(source: "callkeeper", sourceAccountID: "acct-2", sourceCallID: "ck-1",
-                                  direction: .unknown, status: .unknown)
-        return CallEvent(content: content, channel: .webhook, receivedAt: may1(6))
-    }
-
-    /// A CTM account (or another source/entity) whose `name` selects the revision.
-    static func record(source: String = "ctm", entity: String = "accounts", id: String = "42", name: String = "Acme",
-                       sourceUpdatedAt: Timestamp? = nil, receivedAt: Timestamp) -> EntityRecord {
-        EntityRecord(source: source, entity: entity, id: id, accountID: "acct-1",
-                     data: .object(["name": .string(name), "id": .string(id)]),
-                     raw: .object(["Name": .string(name), "Id": .string(id)]),
-                     sourceUpdatedAt: sourceUpdatedAt, receivedAt: receivedAt, channel: .poll)
-    }
-}
+/// The shared builders (Tests/Support/WarehouseFixtures.swift).
+private typealias BigQueryFixtures = WarehouseFixtures
 
 /// Service-account key files and base64url for the JWT tests.
 private enum BigQueryAuthFixtures {

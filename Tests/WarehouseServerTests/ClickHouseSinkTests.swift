@@ -298,7 +298,7 @@ struct ClickHouseSinkTests {
         let r1 = E.event(duration: 1, receivedAt: E.may1(9))
         let r2 = E.event(duration: 2, receivedAt: E.may1(10))
         let r1again = E.event(duration: 1, channel: .poll, receivedAt: E.may1(10, 30))
-        let rich = E.richEvent()
+        let rich = E.awkwardEvent()
 
         let first = try sink.apply([r1, r2, r1again, rich], loadedAt: E.may1(10, 1))
         let again = try sink.apply([r1, r2, rich], loadedAt: E.may1(12))
@@ -334,7 +334,7 @@ struct ClickHouseSinkTests {
             E.event(callID: "b", duration: 1, receivedAt: E.may1(9)),
             E.event(callID: "a", duration: 1, receivedAt: E.may1(9, 1)),
             E.event(callID: "b", duration: 2, receivedAt: E.may1(9, 2)),
-            E.richEvent(),
+            E.awkwardEvent(),
             E.sparseEvent(),
             CallEvent(content: noFirstCall, channel: .webhook, receivedAt: E.may1(8, 0, 0, millisecond: 7)),
         ]
@@ -347,7 +347,7 @@ struct ClickHouseSinkTests {
 
         #expect(dump == (try reference.canonicalDump()))
         #expect(dump.count == 5)
-        let rich = E.richEvent()
+        let rich = E.awkwardEvent()
         let richLine = try #require(dump.first { $0.hasPrefix("event_id=\"\(rich.eventID)\"") })
         #expect(richLine.contains("tags=" + jsonStringLiteral(CallRow.jsonArray(rich.content.tags))))
         #expect(richLine.contains(#"caller_name="Jane \"JJ\" O'Doe\\Smith""#))
@@ -372,7 +372,7 @@ struct ClickHouseSinkTests {
         let batches: [[CallEvent]] = [
             (0..<20).map { E.event(callID: "c\($0)", duration: Int64($0), receivedAt: E.may1(9, $0)) },
             (0..<20).map { E.event(callID: "c\($0)", duration: Int64($0 + 100), receivedAt: E.may1(10, $0)) },
-            [E.richEvent(), E.sparseEvent()] + (0..<5).map { E.event(callID: "c\($0)", duration: Int64($0), receivedAt: E.may1(9, $0)) },
+            [E.awkwardEvent(), E.sparseEvent()] + (0..<5).map { E.event(callID: "c\($0)", duration: Int64($0), receivedAt: E.may1(9, $0)) },
         ]
         for batch in batches { _ = try sink.apply(batch, loadedAt: E.may1(11)) }
         let rows = try sink._query("SELECT * FROM calls FINAL ORDER BY event_id")
@@ -398,7 +398,7 @@ struct ClickHouseSinkTests {
         let sink = try database.openSink()
         let scratch = try other.openSink()
         let stored = [E.event(callID: "x", duration: 1, receivedAt: E.may1(9))]
-        let batch = [E.event(callID: "x", duration: 2, receivedAt: E.may1(10)), E.richEvent(), E.sparseEvent()]
+        let batch = [E.event(callID: "x", duration: 2, receivedAt: E.may1(10)), E.awkwardEvent(), E.sparseEvent()]
         _ = try sink.apply(stored, loadedAt: E.may1(9, 1))
         // Make `database` look as if the batch stopped between its two inserts: its audit rows are there.
         _ = try scratch.apply(batch, loadedAt: E.may1(10, 1))

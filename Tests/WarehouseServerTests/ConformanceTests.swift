@@ -1,8 +1,8 @@
 import CallFeedCore
 import CallFeedTestSupport
 import Foundation
-import Testing
 import HTTPClient
+import Testing
 @_spi(Testing) import Warehouse
 import WarehouseBigQuery
 import WarehouseClickHouse

@@ -169,28 +169,28 @@ struct PostgresSinkTests {
         let database = try TemporaryPostgresSchema()
         defer { database.drop() }
         let sink = try database.openSink()
-        let a = Events.entity(id: "1", name: "First", sourceUpdatedAt: Events.may1(9), receivedAt: Events.may1(10))
-        let b = Events.entity(id: "2", name: "Second", receivedAt: Events.may1(10))
-        let user = Events.entity(entity: "users", id: "u1", name: "Sam", receivedAt: Events.may1(10))
+        let a = Events.record(id: "1", name: "First", sourceUpdatedAt: Events.may1(9), receivedAt: Events.may1(10))
+        let b = Events.record(id: "2", name: "Second", receivedAt: Events.may1(10))
+        let user = Events.record(entity: "users", id: "u1", name: "Sam", receivedAt: Events.may1(10))
         #expect(try sink.applyEntities([a, b, user], loadedAt: Events.may1(11)) == ApplySummary(inserted: 3))
-        let renamed = Events.entity(id: "1", name: "Renamed", sourceUpdatedAt: Events.may1(9, 30), receivedAt: Events.may1(12))
-        let stale = Events.entity(id: "2", name: "Stale", sourceUpdatedAt: Events.may1(1), receivedAt: Events.may1(12))
+        let renamed = Events.record(id: "1", name: "Renamed", sourceUpdatedAt: Events.may1(9, 30), receivedAt: Events.may1(12))
+        let stale = Events.record(id: "2", name: "Stale", sourceUpdatedAt: Events.may1(1), receivedAt: Events.may1(12))
         #expect(try sink.applyEntities([renamed, stale, b], loadedAt: Events.may1(13)) == ApplySummary(updated: 1, unchanged: 2))
         #expect(try sink._query("SELECT id, data->>'name' FROM ctm_accounts ORDER BY id") == [["1", "Renamed"], ["2", "Second"]])
         #expect(try sink._query("SELECT table_name, source, entity FROM entity_tables ORDER BY 1")
             == [["ctm_accounts", "ctm", "accounts"], ["ctm_users", "ctm", "users"]])
         #expect(try sink.count(table: "ctm_users") == 1)
         // raw keeps what the vendor sent, as JSON the server can query.
-        #expect(try sink._query("SELECT raw->'extra'->>0 FROM ctm_accounts WHERE id = '1'") == [["1"]])
+        #expect(try sink._query("SELECT raw->>'Name' FROM ctm_accounts WHERE id = '1'") == [["Renamed"]])
     }
 
     @Test func entityTableNameClashIsRefusedAsData() throws {
         let database = try TemporaryPostgresSchema()
         defer { database.drop() }
         let sink = try database.openSink()
-        _ = try sink.applyEntities([Events.entity(source: "ctm_x", entity: "accounts", id: "1", name: "a", receivedAt: Events.may1(1))],
+        _ = try sink.applyEntities([Events.record(source: "ctm_x", entity: "accounts", id: "1", name: "a", receivedAt: Events.may1(1))],
                                    loadedAt: Events.may1(2))
-        let clash = Events.entity(source: "ctm", entity: "x_accounts", id: "1", name: "b", receivedAt: Events.may1(1))
+        let clash = Events.record(source: "ctm", entity: "x_accounts", id: "1", name: "b", receivedAt: Events.may1(1))
         let error = try #require(throws: WarehouseError.self) { try sink.applyEntities([clash], loadedAt: Events.may1(2)) }
         #expect(error.isDataError)
         #expect(error.reason.contains("already the table of (ctm_x, accounts)"))
@@ -200,8 +200,8 @@ struct PostgresSinkTests {
         let database = try TemporaryPostgresSchema()
         defer { database.drop() }
         let sink = try database.openSink()
-        let good = Events.entity(entity: "users", id: "1", name: "ok", receivedAt: Events.may1(1))
-        var bad = Events.entity(entity: "users", id: "2", name: "nul\u{0}", receivedAt: Events.may1(1))
+        let good = Events.record(entity: "users", id: "1", name: "ok", receivedAt: Events.may1(1))
+        var bad = Events.record(entity: "users", id: "2", name: "nul\u{0}", receivedAt: Events.may1(1))
         bad.accountID = "nul\u{0}"
         #expect(throws: WarehouseError.self) { try sink.applyEntities([good, bad], loadedAt: Events.may1(2)) }
         #expect(try sink._query("SELECT count(*)::text FROM entity_tables") == [["0"]])

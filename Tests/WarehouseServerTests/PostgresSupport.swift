@@ -38,29 +38,5 @@ final class TemporaryPostgresSchema {
     }
 }
 
-/// Builds test events (the WarehouseTests fixtures' shape).
-enum Events {
-    static func may1(_ hour: Int, _ minute: Int = 0, _ second: Int = 0, millisecond: Int = 0) -> Timestamp {
-        Timestamp(year: 2024, month: 5, day: 1, hour: hour, minute: minute, second: second, millisecond: millisecond)!
-    }
-
-    static func event(callID: String = "call-1", status: CallContent.Status = .answered, duration: Int64? = 60,
-                      callerName: String? = nil, sourceUpdatedAt: Timestamp? = nil,
-                      channel: CallEvent.Channel = .webhook, receivedAt: Timestamp) -> CallEvent {
-        var content = CallContent(source: "ctm", sourceAccountID: "acct-1", sourceCallID: callID,
-                                  direction: .inbound, status: status)
-        content.startedAt = may1(9)
-        content.durationSeconds = duration
-        content.callerName = callerName
-        content.sourceUpdatedAt = sourceUpdatedAt
-        return CallEvent(content: content, channel: channel, receivedAt: receivedAt)
-    }
-
-    static func entity(source: String = "ctm", entity: String = "accounts", id: String, name: String,
-                       sourceUpdatedAt: Timestamp? = nil, receivedAt: Timestamp) -> EntityRecord {
-        EntityRecord(source: source, entity: entity, id: id, accountID: "acct-1",
-                     data: .object(["id": .string(id), "name": .string(name)]),
-                     raw: .object(["id": .string(id), "name": .string(name), "extra": .array([.int(1), .null])]),
-                     sourceUpdatedAt: sourceUpdatedAt, receivedAt: receivedAt, channel: .poll)
-    }
-}
+/// The shared builders (Tests/Support/WarehouseFixtures.swift).
+typealias Events = WarehouseFixtures

@@ -1,4 +1,5 @@
 import CallFeedCore
+import CallFeedTestSupport
 import Testing
 @_spi(Testing) import Warehouse
 
