@@ -14,6 +14,8 @@ callfeed_service_start_postgres() {
     mkdir -p "$dir"
     if [ "$(id -u)" = 0 ]; then
         chown postgres "$dir"
+        # mktemp -d makes the services dir 0700: let the server user pass through it (not list it).
+        chmod a+x "$CALLFEED_SERVICES_DIR"
         as=(runuser -u postgres --)
     fi
     "${as[@]}" "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
