@@ -12,13 +12,11 @@ source scripts/setup.sh
 callfeed_setup
 callfeed_setup_tests
 export CALLFEED_SERVICES_DIR="$(mktemp -d /tmp/callfeed-bench.XXXXXX)"
-export CALLFEED_TEST_POSTGRES_PORT=55499 CALLFEED_TEST_CLICKHOUSE_PORT=18199
+export CALLFEED_TEST_POSTGRES_PORT=55499 CALLFEED_TEST_CLICKHOUSE_PORT=18199 CALLFEED_TEST_CLICKHOUSE_TCP_PORT=19199
 source scripts/test-services.sh
 trap callfeed_stop_services EXIT
 callfeed_service_start_postgres
-if declare -F callfeed_service_start_clickhouse >/dev/null && command -v clickhouse >/dev/null 2>&1; then
-    callfeed_service_start_clickhouse || true
-fi
+callfeed_service_start_clickhouse || echo "bench: ClickHouse did not start; skipping it" >&2
 swift build -c release --product callfeed >/dev/null
 bin=.build/release/callfeed
 work="$CALLFEED_SERVICES_DIR"
