@@ -30,11 +30,6 @@ extension CallEvent: Codable {
 }
 
 extension CallEvent {
-    /// The event as compact JSON with sorted keys: the bytes published to `callfeed.calls.v1`.
-    public func jsonBytes() -> [UInt8] {
-        // Encoding plain value types with string keys cannot fail.
-        Array(try! CallEvent.encoder.encode(self))
-    }
 
     /// Decodes an event from the calls topic.
     /// - Throws: ``CallEventDecodingError`` naming what is wrong (for the dead-letter record).

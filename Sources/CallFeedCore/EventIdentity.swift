@@ -25,8 +25,7 @@ public enum EventIdentity {
     /// SHA-256 (lower-case hex) of the content's canonical JSON (sorted keys, no whitespace).
     /// Ingest metadata (channel, received_at) is not part of it.
     public static func revision(of content: CallContent) -> String {
-        let bytes = (try? CallEvent.encoder.encode(content)) ?? Data()
-        return SHA256.hash(data: bytes).map { byte in
+        SHA256.hash(data: content.jsonBytes()).map { byte in
             let s = String(byte, radix: 16)
             return byte < 16 ? "0" + s : s
         }.joined()
