@@ -1,15 +1,22 @@
-/// One step of the SQLite schema's history.
+/// One step of a warehouse schema's history (the SQLite and PostgreSQL sinks share versions and
+/// names, so `schema_migrations` reads the same in both).
 ///
 /// - Warning: A migration's SQL is frozen once released: change the schema only by appending a new
 ///   migration with the next version. Never edit or remove an old one, and never drop or rewrite data
 ///   in one without a documented plan (docs/warehouse.md).
-struct SQLiteMigration {
+public struct SchemaMigration: Sendable {
     /// 1, 2, 3, … with no gaps; recorded in `schema_migrations.version`.
-    var version: Int64
+    public var version: Int64
     /// Short description, recorded in `schema_migrations.name` and checked on every `prepare()`.
-    var name: String
+    public var name: String
     /// The statements, run in the same transaction as the bookkeeping row.
-    var sql: String
+    public var sql: String
+
+    public init(version: Int64, name: String, sql: String) {
+        self.version = version
+        self.name = name
+        self.sql = sql
+    }
 }
 
 extension SQLiteSink {
@@ -23,8 +30,8 @@ extension SQLiteSink {
         """
 
     /// Every migration, oldest first. Append only.
-    static let migrations: [SQLiteMigration] = [
-        SQLiteMigration(version: 1, name: "create calls and call_revisions", sql: """
+    static let migrations: [SchemaMigration] = [
+        SchemaMigration(version: 1, name: "create calls and call_revisions", sql: """
             CREATE TABLE calls (
                 event_id               TEXT    NOT NULL PRIMARY KEY CHECK (length(event_id) = 36),
                 schema_version         TEXT    NOT NULL,
@@ -84,7 +91,7 @@ extension SQLiteSink {
             """),
         // Entity tables themselves are made on first use (EntityRow.createTableSQL), not here:
         // which ones exist depends on the records the pollers publish.
-        SQLiteMigration(version: 2, name: "create entity_tables", sql: """
+        SchemaMigration(version: 2, name: "create entity_tables", sql: """
             CREATE TABLE entity_tables (
                 table_name TEXT NOT NULL PRIMARY KEY,
                 source     TEXT NOT NULL,

@@ -1,16 +1,4 @@
-/// One step of the PostgreSQL schema's history.
-///
-/// - Warning: A migration's SQL is frozen once released: change the schema only by appending a new
-///   migration with the next version. Never edit or remove an old one, and never drop or rewrite data
-///   in one without a documented plan (docs/warehouse-postgres.md).
-struct PostgresMigration {
-    /// 1, 2, 3, … with no gaps; recorded in `schema_migrations.version`.
-    var version: Int64
-    /// Short description, recorded in `schema_migrations.name` and checked on every `prepare()`.
-    var name: String
-    /// The statements, run in the same transaction as the bookkeeping row.
-    var sql: String
-}
+import Warehouse
 
 extension PostgresSink {
     /// Bookkeeping table: one row per applied migration.
@@ -28,8 +16,8 @@ extension PostgresSink {
     /// Types are PostgreSQL's own (`uuid`, `timestamptz`, `bigint`, `boolean`, `jsonb`), so analysts
     /// query instants and tags natively. `version_key` is `COLLATE "C"`: the version rule compares it
     /// byte by byte, which a locale's collation would not do.
-    static let migrations: [PostgresMigration] = [
-        PostgresMigration(version: 1, name: "create calls and call_revisions", sql: """
+    static let migrations: [SchemaMigration] = [
+        SchemaMigration(version: 1, name: "create calls and call_revisions", sql: """
             CREATE TABLE calls (
                 event_id               uuid        NOT NULL PRIMARY KEY,
                 schema_version         text        NOT NULL,
@@ -87,7 +75,7 @@ extension PostgresSink {
                 PRIMARY KEY (event_id, revision)
             );
             """),
-        PostgresMigration(version: 2, name: "create entity_tables", sql: """
+        SchemaMigration(version: 2, name: "create entity_tables", sql: """
             CREATE TABLE entity_tables (
                 table_name text        NOT NULL PRIMARY KEY,
                 source     text        NOT NULL,
@@ -202,5 +190,3 @@ extension PostgresSink {
         }
     }.joined(separator: ", ")
 }
-
-import Warehouse

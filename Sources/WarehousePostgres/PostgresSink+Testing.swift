@@ -1,5 +1,7 @@
 // Test hooks: not API. Import with `@_spi(Testing) import WarehousePostgres`.
 
+import Warehouse
+
 extension PostgresSink {
     /// Runs raw SQL on the sink's connection.
     @_spi(Testing)
@@ -13,5 +15,3 @@ extension PostgresSink {
         try preparedSession().query(sql, parameters).rows
     }
 }
-
-import Warehouse

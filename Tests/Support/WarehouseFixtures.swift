@@ -56,35 +56,16 @@ public enum WarehouseFixtures {
     /// Every field set, with text that breaks naive escaping: quotes of both kinds, backslashes,
     /// newlines, tabs, a control character, non-ASCII and an emoji, in fields and in tags.
     public static func awkwardEvent() -> CallEvent {
-        var content = CallContent(source: "ctm", sourceAccountID: "acct-9", sourceCallID: "CA'123\\x",
-                                  direction: .inbound, status: .answered)
-        content.startedAt = may1(10)
-        content.endedAt = may1(10, 2, 5, millisecond: 250)
-        content.durationSeconds = 125
-        content.talkSeconds = 110
-        content.ringSeconds = 15
-        content.callerNumber = "+15551230000"
-        content.dialedNumber = "+15559870000"
-        content.destinationNumber = "+15550001111"
+        let rich = richEvent()
+        var content = rich.content
+        content.sourceCallID = "CA'123\\x"
         content.callerName = "Jane \"JJ\" O'Doe\\Smith"
-        content.agent = CallContent.Agent(id: "a-7", name: "Sam\tAgent\nSecond line\r\n", email: "sam@example.com")
-        content.tracking.campaignID = "cmp-1"
+        content.agent.name = "Sam\tAgent\nSecond line\r\n"
         content.tracking.campaignName = "Spring Sale \u{1} ✓"
-        content.tracking.source = "google"
-        content.tracking.medium = "cpc"
-        content.tracking.campaign = "spring"
-        content.tracking.content = "ad-a"
         content.tracking.term = "plumber's \"best\" \\ 🔧"
-        content.tracking.referrer = "https://www.google.com/"
         content.tracking.landingPage = "https://example.com/landing?x=1&y='2'"
-        content.tracking.gclid = "gclid-xyz"
-        content.tracking.gaClientID = "123.456"
-        content.location = CallContent.Location(city: "Zürich", region: "ZH", country: "CH")
-        content.recordingURL = "https://rec.example/1.mp3"
         content.tags = ["new", "vip, gold", "quote\"d", "it's", "back\\slash", "multi\nline\ttab", "日本語", ""]
-        content.firstCall = true
-        content.sourceUpdatedAt = may1(10, 5)
-        return CallEvent(content: content, channel: .poll, receivedAt: may1(10, 5, 1, millisecond: 500))
+        return CallEvent(content: content, channel: rich.channel, receivedAt: rich.receivedAt)
     }
 
     /// Only the required fields: every optional column NULL, no tags, `first_call` false.
