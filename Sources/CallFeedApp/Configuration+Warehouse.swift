@@ -1,4 +1,5 @@
 import Foundation
+import Warehouse
 
 /// The `load:` keys that choose and reach the warehouse (docs/configuration.md, Warehouses).
 extension CallFeedConfiguration {
@@ -73,14 +74,14 @@ extension CallFeedConfiguration {
         switch load.sink {
         case "postgres":
             guard !load.postgres.url.isEmpty else { throw ConfigurationError("load.postgres.url is required for sink postgres") }
-            guard Self.isIdentifier(load.postgres.schema) else {
+            guard EntityRow.quotedIdentifier(load.postgres.schema) != nil else {
                 throw ConfigurationError("load.postgres.schema must match [a-z][a-z0-9_]*")
             }
         case "clickhouse":
             guard load.clickhouse.url.hasPrefix("http://") || load.clickhouse.url.hasPrefix("https://") else {
                 throw ConfigurationError("load.clickhouse.url must be the HTTP interface's http(s):// URL")
             }
-            guard Self.isIdentifier(load.clickhouse.database) else {
+            guard EntityRow.quotedIdentifier(load.clickhouse.database) != nil else {
                 throw ConfigurationError("load.clickhouse.database must match [a-z][a-z0-9_]*")
             }
         case "bigquery":
@@ -118,10 +119,5 @@ extension CallFeedConfiguration {
         var words = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
         for (index, word) in words.enumerated() where word.hasPrefix("password=") { words[index] = "password=***" }
         return words.joined(separator: " ")
-    }
-
-    static func isIdentifier(_ name: String) -> Bool {
-        guard let first = name.unicodeScalars.first, ("a"..."z").contains(first) else { return false }
-        return name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
     }
 }

@@ -1,4 +1,4 @@
-import Logging
+import Foundation
 import Warehouse
 import WarehouseBigQuery
 import WarehouseClickHouse
@@ -6,7 +6,7 @@ import WarehousePostgres
 
 extension Builders {
     /// The sink `load.sink` names, configured from its `load.<sink>` section. Nothing connects yet:
-    /// the loader's ``prepareSink(_:logger:)`` does.
+    /// `prepare` does (the loader's waits up to two minutes for the warehouse).
     public static func makeSink(_ config: CallFeedConfiguration) throws(WarehouseError) -> any WarehouseSink {
         // validate() admits only the sinks this build has.
         switch config.load.sink {
@@ -38,27 +38,4 @@ extension Builders {
         }
         return settings.token.isEmpty ? .none : .token(settings.token)
     }
-
-    /// Creates or migrates the warehouse schema, waiting out a warehouse that is not reachable yet
-    /// (a compose stack starting, a failover): transient errors are retried with backoff up to
-    /// `patience`; any other error (a refused migration, bad credentials) is thrown at once.
-    public static func prepareSink(_ sink: any WarehouseSink, logger: Logger, patience: Duration = .seconds(120)) throws {
-        let deadline = ContinuousClock.now + patience
-        var backoff = Duration.milliseconds(500)
-        while true {
-            let error: WarehouseError
-            do {
-                try sink.prepare()
-                return
-            } catch let failure {
-                error = failure
-            }
-            guard error.isTransient, ContinuousClock.now + backoff < deadline else { throw error }
-            logger.warning("warehouse not reachable yet; retrying", metadata: ["error": "\(error)", "backoff": "\(backoff)"])
-            Thread.sleep(forTimeInterval: Double(backoff.components.seconds) + Double(backoff.components.attoseconds) / 1e18)
-            backoff = min(backoff * 2, .seconds(10))
-        }
-    }
 }
-
-import Foundation

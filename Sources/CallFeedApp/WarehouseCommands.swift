@@ -11,7 +11,7 @@ extension Commands {
         let config = try warehouseConfiguration(configPath, sinkKind)
         let sink = try Builders.makeSink(config)
         defer { sink.close() }
-        try Builders.prepareSink(sink, logger: config.log.bootstrap(label: "callfeed-warehouse"))
+        try prepareWaiting(sink, config)
         print("\(config.load.sink): schema is up to date")
     }
 
@@ -36,7 +36,7 @@ extension Commands {
         guard count > 0, batchSize > 0 else { throw ConfigurationError("--events and --batch must be positive") }
         let sink = try Builders.makeSink(config)
         defer { sink.close() }
-        try Builders.prepareSink(sink, logger: config.log.bootstrap(label: "callfeed-warehouse"))
+        try prepareWaiting(sink, config)
         let run = UInt32.random(in: 0..<UInt32.max)
         let first = (0..<count).map { BenchEvents.event($0, run: run, revision: 0) }
         let second = (0..<count).map { BenchEvents.event($0, run: run, revision: 1) }
@@ -54,10 +54,18 @@ extension Commands {
                 total.revisionsAdded += summary.revisionsAdded
                 index += batchSize
             }
-            let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-                + Double((ContinuousClock.now - started).components.seconds)
+            let (whole, fraction) = (ContinuousClock.now - started).components
+            let seconds = Double(whole) + Double(fraction) / 1e18
             let rate = Int(Double(count) / max(seconds, 1e-9))
             print("  \(name.padding(toLength: 19, withPad: " ", startingAt: 0)) \(String(format: "%7.2f", seconds)) s  \(rate) events/s  (\(total))")
+        }
+    }
+
+    /// `prepare`, waiting up to two minutes for a warehouse that is not reachable yet.
+    private static func prepareWaiting(_ sink: any WarehouseSink, _ config: CallFeedConfiguration) throws {
+        let logger = config.log.bootstrap(label: "callfeed-warehouse")
+        try sink.prepare(waitingUpTo: .seconds(120)) { error, backoff in
+            logger.warning("warehouse not reachable yet; retrying", metadata: ["error": "\(error)", "backoff": "\(backoff)"])
         }
     }
 

@@ -75,10 +75,14 @@ public final class CallLoader: @unchecked Sendable {
     /// Prepares the warehouse schema and subscribes to the calls and entities topics. Throws on
     /// configuration problems.
     ///
+    /// - Parameter patience: How long to wait for a warehouse that is not reachable yet
+    ///   (``WarehouseSink/prepare(waitingUpTo:onRetry:)``); `.zero` tries once.
     /// - Important: Create both topics before starting: a consumer does not create a topic, and
     ///   a subscribed topic that does not exist yet is only noticed at the next metadata refresh.
-    public func prepare() throws {
-        try sink.prepare()
+    public func prepare(waitingUpTo patience: Duration = .zero) throws {
+        try sink.prepare(waitingUpTo: patience) { error, backoff in
+            logger.warning("warehouse not reachable yet; retrying", metadata: ["error": "\(error)", "backoff": "\(backoff)"])
+        }
         try consumer.subscribe([configuration.topics.calls, configuration.topics.entities])
     }
 

@@ -199,9 +199,7 @@ public final class SQLiteSink: WarehouseSink, CanonicalDumping {
         let rows = try openConnection()
             .makeStatement("SELECT \(columns.joined(separator: ", ")) FROM calls ORDER BY event_id")
             .query()
-        return rows.map { row in
-            zip(columns, row).map { "\($0)=\($1)" }.joined(separator: " ")
-        }
+        return rows.map(CanonicalDump.line)
     }
 
     /// The number of rows in a table.

@@ -1,3 +1,4 @@
+import Glibc
 import CallFeedCore
 
 /// A warehouse the loader writes ``CallEvent``s into: one `calls` row per call (its newest revision)
@@ -56,4 +57,29 @@ public protocol WarehouseSink: AnyObject {
 
     /// Releases the connection. Idempotent; afterwards `prepare` and `apply` throw.
     func close()
+}
+
+extension WarehouseSink {
+    /// ``prepare()``, waiting out a warehouse that is not reachable yet (a compose stack starting, a
+    /// failover): transient errors are retried with backoff (0.5 s doubling to 10 s) until `patience`
+    /// would be exceeded; any other error (a refused migration, bad credentials) is thrown at once.
+    /// - Parameters:
+    ///   - patience: How long to keep retrying; `.zero` tries once.
+    ///   - onRetry: Called before each wait with the error and the wait (for a log line).
+    public func prepare(waitingUpTo patience: Duration,
+                        onRetry: (WarehouseError, Duration) -> Void = { _, _ in }) throws(WarehouseError) {
+        let deadline = ContinuousClock.now + patience
+        var backoff = Duration.milliseconds(500)
+        while true {
+            do {
+                try prepare()
+                return
+            } catch where error.isTransient && ContinuousClock.now + backoff < deadline {
+                onRetry(error, backoff)
+                let (seconds, attoseconds) = backoff.components
+                usleep(UInt32(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
+                backoff = min(backoff * 2, .seconds(10))
+            }
+        }
+    }
 }

@@ -117,36 +117,39 @@ struct CallFeedCommand: AsyncParsableCommand {
             abstract: "Work on the configured warehouse (load.sink) directly: migrate its schema, dump it, benchmark it.",
             subcommands: [Migrate.self, Dump.self, Bench.self])
 
+        /// The options every `callfeed warehouse` subcommand takes.
+        struct WarehouseOptions: ParsableArguments {
+            @Option(name: .long, help: "YAML config file.") var config = "examples/callfeed.yaml"
+            @Option(name: .long, help: "sqlite, postgres, clickhouse or bigquery (overrides load.sink).") var sink: String?
+        }
+
         struct Migrate: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Create or migrate the warehouse schema, then exit (callfeed-load also does this on start).",
                 discussion: "Migrations are versioned and append-only; a schema newer than this build is refused, never changed.")
-            @Option(name: .long, help: "YAML config file.") var config = "examples/callfeed.yaml"
-            @Option(name: .long, help: "sqlite, postgres, clickhouse or bigquery (overrides load.sink).") var sink: String?
-            func run() throws { try Commands.runMigrate(configPath: config, sink: sink) }
+            @OptionGroup var warehouse: WarehouseOptions
+            func run() throws { try Commands.runMigrate(configPath: warehouse.config, sink: warehouse.sink) }
         }
 
         struct Dump: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Print the canonical dump of `calls`: one line per row, ordered by event_id, comparable between warehouses.",
                 discussion: "Example: diff <(callfeed warehouse dump --sink sqlite) <(callfeed warehouse dump --sink postgres)")
-            @Option(name: .long, help: "YAML config file.") var config = "examples/callfeed.yaml"
-            @Option(name: .long, help: "sqlite, postgres, clickhouse or bigquery (overrides load.sink).") var sink: String?
-            func run() throws { try Commands.runDump(configPath: config, sink: sink) }
+            @OptionGroup var warehouse: WarehouseOptions
+            func run() throws { try Commands.runDump(configPath: warehouse.config, sink: warehouse.sink) }
         }
 
         struct Bench: ParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Load synthetic calls into the warehouse and print events/s: insert, exact replay, update.",
                 discussion: """
-                Writes rows with source `callfeed-bench` into the configured warehouse: point the config at a
-                scratch database, schema or dataset. bench/sinks.sh runs it against SQLite and PostgreSQL.
+                Writes rows with source `callfeed-bench` into the configured warehouse: point the config at a \
+                scratch database, schema or dataset. bench/sinks.sh runs it against SQLite, PostgreSQL and ClickHouse.
                 """)
-            @Option(name: .long, help: "YAML config file.") var config = "examples/callfeed.yaml"
-            @Option(name: .long, help: "sqlite, postgres, clickhouse or bigquery (overrides load.sink).") var sink: String?
+            @OptionGroup var warehouse: WarehouseOptions
             @Option(name: .long, help: "Calls per pass.") var events = 20_000
             @Option(name: .long, help: "Events per warehouse transaction (the loader's load.batch_size).") var batch = 500
-            func run() throws { try Commands.runWarehouseBench(configPath: config, sink: sink, events: events, batchSize: batch) }
+            func run() throws { try Commands.runWarehouseBench(configPath: warehouse.config, sink: warehouse.sink, events: events, batchSize: batch) }
         }
     }
 }
