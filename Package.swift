@@ -98,6 +98,13 @@ let package = Package(
         .executableTarget(name: "callfeed-sandbox", dependencies: [
             "VendorSandbox", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Hostile input: a seeded mutation fuzzer over every webhook and vendor page parser.
+        .target(name: "CallFeedFuzz", dependencies: [
+            "CallFeedCore", "CallFeedVendors", "CallFeedIngest", "CallFeedPoll", "HTTPServer",
+        ]),
+        .executableTarget(name: "callfeed-fuzz", dependencies: [
+            "CallFeedFuzz", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         // MARK: Tests
         // Helpers shared by the test targets (a JSON Schema validator for schemas/).
@@ -118,6 +125,15 @@ let package = Package(
         .testTarget(name: "CallFeedIntegrationTests", dependencies: [
             "CallFeedApp", "CallFeedIngest", "CallFeedLoad", "CallFeedCore", "Kafka", "Warehouse", "HTTPClient",
             "CallFeedTestSupport", "CallFeedPoll", "VendorSandbox", "WarehousePostgres",
+        ]),
+        // The fault suite: the real executables as processes, a mock Kafka cluster in its own
+        // process (`callfeed mock-kafka`), a real PostgreSQL, faults injected while data flows.
+        .testTarget(name: "FaultTests", dependencies: [
+            "CallFeedApp", "CallFeedCore", "CallFeedVendors", "Kafka", "HTTPClient", "CallFeedTestSupport",
+            "VendorSandbox", "Warehouse", "WarehousePostgres",
+        ]),
+        .testTarget(name: "FuzzTests", dependencies: [
+            "CallFeedFuzz", "CallFeedCore", "CallFeedVendors", "CallFeedIngest", "HTTPServer", "CallFeedTestSupport",
         ]),
     ]
 )

@@ -1,0 +1,2 @@
+// Replaced by the fuzzer.
+enum CallFeedFuzzPlaceholder {}

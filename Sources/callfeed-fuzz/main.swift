@@ -1,0 +1,1 @@
+print("callfeed-fuzz: not built yet")
