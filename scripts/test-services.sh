@@ -24,6 +24,7 @@ callfeed_start_services() {
 
 callfeed_stop_services() {
     local stop
-    for stop in "${CALLFEED_SERVICE_STOPS[@]}"; do "$stop" || true; done
+    # Each entry is a command line (a function name, or a script and its argument).
+    for stop in "${CALLFEED_SERVICE_STOPS[@]}"; do $stop >/dev/null || true; done
     rm -rf "$CALLFEED_SERVICES_DIR"
 }

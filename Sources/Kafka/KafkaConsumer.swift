@@ -26,7 +26,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         var errstr = [CChar](repeating: 0, count: 512)
         guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errstr, errstr.count) else {
             rd_kafka_conf_destroy(conf)
-            throw KafkaError(code: -1, reason: "cannot create consumer: \(decodeCString(errstr))")
+            throw KafkaError(code: -1, reason: "cannot create consumer: \(redacting(KafkaSecrets.values(in: all), in: decodeCString(errstr)))")
         }
         handle = rk
         rd_kafka_poll_set_consumer(rk)
@@ -76,6 +76,19 @@ public final class KafkaConsumer: @unchecked Sendable {
         for i in 0..<Int(list.pointee.cnt) {
             let element = list.pointee.elems[i]
             result[element.partition] = element.offset
+        }
+        return result
+    }
+
+    /// The end offset (high watermark: the offset the next message will get) of each of
+    /// `partitions` of `topic`, asked of the partition leaders.
+    public func endOffsets(topic: String, partitions: [Int32], timeoutMilliseconds: Int32 = 5_000) throws(KafkaError) -> [Int32: Int64] {
+        var result: [Int32: Int64] = [:]
+        for partition in partitions {
+            var low: Int64 = 0, high: Int64 = 0
+            let err = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, Int32(timeoutMilliseconds))
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "end offset of \(topic)/\(partition)") }
+            result[partition] = high
         }
         return result
     }

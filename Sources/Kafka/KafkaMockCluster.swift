@@ -47,4 +47,38 @@ public final class KafkaMockCluster: @unchecked Sendable {
     public func setBroker(_ id: Int32, up: Bool) {
         if up { _ = rd_kafka_mock_broker_set_up(cluster, id) } else { _ = rd_kafka_mock_broker_set_down(cluster, id) }
     }
+
+    /// Takes every broker down or brings every one back: "Kafka is down".
+    public func setAllBrokers(up: Bool) {
+        for id in 1...brokerCount { setBroker(id, up: up) }
+    }
+
+    /// Makes the next `errors.count` requests of Kafka API `apiKey` (0 = Produce, 1 = Fetch,
+    /// 8 = OffsetCommit, ...) fail with these error codes, in order, on whichever broker gets them.
+    /// Codes by name: ``errorCode(named:)``.
+    public func pushRequestErrors(apiKey: Int16, _ codes: [Int32]) {
+        let errors = codes.map { rd_kafka_resp_err_t(rawValue: $0) }
+        errors.withUnsafeBufferPointer { buffer in
+            rd_kafka_mock_push_request_errors_array(cluster, apiKey, buffer.count, buffer.baseAddress)
+        }
+    }
+
+    /// Delays every answer of broker `id` by `milliseconds` (0 restores it): a slow or distant broker.
+    public func setBrokerRTT(_ id: Int32, milliseconds: Int32) {
+        _ = rd_kafka_mock_broker_set_rtt(cluster, id, milliseconds)
+    }
+
+    /// The code of a Kafka error by its protocol name (`NOT_LEADER_FOR_PARTITION`, `REQUEST_TIMED_OUT`,
+    /// ...), as librdkafka names it without the `RD_KAFKA_RESP_ERR_` prefix.
+    public static func errorCode(named name: String) -> Int32? {
+        var descriptions: UnsafePointer<rd_kafka_err_desc>?
+        var count = 0
+        rd_kafka_get_err_descs(&descriptions, &count)
+        guard let descriptions else { return nil }
+        for index in 0..<count {
+            let entry = descriptions[index]
+            if let entryName = entry.name, String(cString: entryName) == name { return entry.code.rawValue }
+        }
+        return nil
+    }
 }

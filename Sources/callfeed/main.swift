@@ -12,7 +12,7 @@ struct CallFeedCommand: AsyncParsableCommand {
         (Kafka -> warehouse), which scale independently. `callfeed dev` runs all of it in one
         process with no external services. Configuration: docs/configuration.md.
         """,
-        subcommands: [Dev.self, Poll.self, Backfill.self, Check.self, CheckConfig.self, WarehouseCommand.self])
+        subcommands: [Dev.self, Poll.self, Backfill.self, Check.self, CheckConfig.self, WarehouseCommand.self, MockKafka.self])
 
     struct Dev: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -151,5 +151,26 @@ struct CallFeedCommand: AsyncParsableCommand {
             @Option(name: .long, help: "Events per warehouse transaction (the loader's load.batch_size).") var batch = 500
             func run() throws { try Commands.runWarehouseBench(configPath: warehouse.config, sink: warehouse.sink, events: events, batchSize: batch) }
         }
+    }
+
+    struct MockKafka: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "mock-kafka",
+            abstract: "Run librdkafka's mock Kafka cluster as a process: separate callfeed-ingest/-load without a Kafka install; fault injection for tests.",
+            discussion: """
+            Prints one JSON line with bootstrap_servers, then reads commands on stdin, one per line: \
+            `down all|<id>`, `up all|<id>`, `errors <api key> <count> <ERROR_NAME>` (e.g. `errors 0 5 \
+            NOT_LEADER_FOR_PARTITION`: the next 5 Produce requests fail), `rtt all|<id> <ms>`. Each is \
+            answered `ok …` or `error …`. The data is in memory: it is gone when the process stops.
+            """)
+        @Option(name: .long, help: "Brokers in the cluster.") var brokers: Int32 = 3
+        @Option(name: .long, help: "Partitions of each CallFeed topic it creates.") var partitions: Int32 = 6
+        @Option(name: .long, help: "Topic prefix (kafka.topic_prefix).") var topicPrefix = "callfeed"
+
+        mutating func validate() throws {
+            guard brokers >= 1, partitions >= 1 else { throw ValidationError("--brokers and --partitions must be at least 1") }
+        }
+
+        func run() throws { try MockKafkaHost.run(brokers: brokers, partitions: partitions, topicPrefix: topicPrefix) }
     }
 }

@@ -13,6 +13,11 @@ public enum TestServers {
     /// Base URL of a BigQuery REST emulator (`CALLFEED_TEST_BIGQUERY`, e.g. `http://127.0.0.1:19050`).
     public static var bigquery: String? { value("CALLFEED_TEST_BIGQUERY") }
 
+    /// libpq connection string of a second PostgreSQL server that the fault suite may stop and start
+    /// (`CALLFEED_TEST_POSTGRES_RESTARTABLE`); ``postgresRestartableControl`` is its `ctl stop|start` script.
+    public static var postgresRestartable: String? { value("CALLFEED_TEST_POSTGRES_RESTARTABLE") }
+    public static var postgresRestartableControl: String? { value("CALLFEED_TEST_POSTGRES_RESTARTABLE_CTL") }
+
     /// Whether a missing server must fail the tests instead of skipping them.
     public static var required: Bool { value("CALLFEED_TEST_SERVERS_REQUIRED") == "1" }
 

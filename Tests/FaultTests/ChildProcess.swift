@@ -1,0 +1,95 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// One of CallFeed's executables running as a child process, its output collected.
+final class ChildProcess: Sendable {
+    let name: String
+    private let process: Process
+    private let stdin: Pipe
+    let stdout: CollectedOutput
+    let stderr: CollectedOutput
+
+    /// Starts `.build/<config>/<name>` (next to the test bundle) with `arguments` and `environment`
+    /// added to this process's environment.
+    init(_ name: String, arguments: [String], environment: [String: String] = [:]) throws {
+        self.name = name
+        let process = Process()
+        process.executableURL = try Self.binary(name)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        stdout = CollectedOutput(output)
+        stderr = CollectedOutput(errors)
+        try process.run()
+        self.process = process
+        self.stdin = input
+    }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+
+    var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+
+    /// Sends `signal` (SIGKILL: no clean-up at all, as a crash or the OOM killer).
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the exit; nil if it is still running after `timeout`.
+    func waitForExit(_ timeout: Duration = .seconds(30)) -> Int32? {
+        guard waitUntil(timeout, { !self.process.isRunning }) else { return nil }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// SIGKILL and reap.
+    func killHard() {
+        signal(SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func write(line: String) {
+        stdin.fileHandleForWriting.write(Data((line + "\n").utf8))
+    }
+
+    /// Finds an executable of this package: next to the test bundle (`.build/debug/`), else under
+    /// the package's `.build/debug`.
+    static func binary(_ name: String) throws -> URL {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name),
+            Bundle.main.bundleURL.appendingPathComponent(name),
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent(".build/debug/\(name)"),
+        ]
+        return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) },
+                            "\(name) not found; looked in \(candidates.map(\.path))")
+    }
+}
+
+/// A pipe's text, read on a background thread as it arrives.
+final class CollectedOutput: Sendable {
+    private let text = Mutex("")
+    init(_ pipe: Pipe) {
+        let handle = pipe.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            while case let data = handle.availableData, !data.isEmpty {
+                let chunk = String(decoding: data, as: UTF8.self)
+                text.withLock { $0 += chunk }
+            }
+        }
+    }
+    var value: String { text.withLock { $0 } }
+    var lines: [Substring] { value.split(separator: "\n") }
+}
+
+/// Polls `condition` every 50 ms until it holds or `timeout` passes; its last value.
+func waitUntil(_ timeout: Duration, _ condition: () -> Bool) -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    return condition()
+}

@@ -1,0 +1,67 @@
+import CallFeedCore
+import CallFeedTestSupport
+import Foundation
+import Kafka
+import Testing
+
+/// Scenario 6: retriable errors injected into Produce requests while webhooks arrive. The
+/// idempotent producer retries them; the topic must hold no copy the vendor did not cause.
+extension FaultSuite {
+@Suite struct ProduceErrorTests {
+    @Test func retriableProduceErrorsAddNoDuplicates() throws {
+        guard let warehouse = TestServers.postgres else {
+            if TestServers.required { Issue.record("no PostgreSQL: scripts/test.sh starts one") }
+            return
+        }
+        let stack = try FaultStack(warehouse: warehouse)
+        defer { stack.tearDown() }
+        try stack.startLoad()
+        let address = try stack.startIngest()
+
+        let deliveries = WebhookVendor.plan(calls: 500, resends: 100, updates: 100)
+        let vendor = WebhookVendor(address: address)
+        let group = DispatchGroup()
+        group.enter()
+        Thread.detachNewThread { vendor.deliver(deliveries, concurrency: 8); group.leave() }
+        // Errors a leader change, a slow replica or a timeout give, in waves while the flood runs
+        // (Produce is Kafka API key 0).
+        let errors = ["NOT_LEADER_FOR_PARTITION", "REQUEST_TIMED_OUT", "NOT_ENOUGH_REPLICAS",
+                      "NOT_ENOUGH_REPLICAS_AFTER_APPEND", "LEADER_NOT_AVAILABLE"]
+        var injected = 0
+        for wave in 0..<10 {
+            stack.kafka.command("errors 0 6 \(errors[wave % errors.count])")
+            injected += 6
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        let faultEnded = ContinuousClock.now
+        group.wait()
+
+        let expectation = Expectation(deliveries, vendor.results)
+        // Each (event_id, revision) may be in the topic once per delivery attempt that reached the
+        // producer (a vendor re-send is a new attempt), never more: more would be the producer
+        // duplicating on retry.
+        let topic = try stack.consumeAll(Topics().calls)
+        var copies: [EventRevision: Int] = [:]
+        for message in topic {
+            guard let value = try? JSONValue.parse(message.value), let id = value["event_id"]?.text,
+                  let revision = value["revision"]?.text else { continue }
+            copies[EventRevision(eventID: id, revision: revision), default: 0] += 1
+        }
+        var attemptsByRevision: [EventRevision: Int] = [:]
+        for (index, outcome) in vendor.results {
+            guard let ack = outcome.acknowledged else { continue }
+            _ = index
+            attemptsByRevision[ack, default: 0] += outcome.statuses.filter { [202, 503].contains($0.key) }.values.reduce(0, +)
+        }
+        let producerDuplicates = copies.reduce(0) { $0 + max(0, $1.value - attemptsByRevision[$1.key, default: 0]) }
+        #expect(producerDuplicates == 0, "copies beyond the vendor's attempts: \(producerDuplicates)")
+
+        var figures = Conservation.Figures(scenario: "6 retriable Produce errors injected during a webhook flood")
+        figures.add("produce_errors_injected", injected)
+        figures.add("producer_duplicates", producerDuplicates)
+        try Conservation.check(stack, expectation, deliveries: deliveries.count, since: faultEnded, figures: &figures)
+        #expect(stack.terminate(stack.load) == 0)
+        #expect(stack.terminate(stack.ingest) == 0)
+    }
+}
+}
