@@ -77,7 +77,8 @@ public enum Builders {
         let server = HTTPServer(configuration: HTTPServerConfiguration(
             host: config.ingest.listenHost, port: UInt16(config.ingest.listenPort), maxBodyBytes: config.ingest.maxBodyBytes,
             connectionLimit: UInt32(config.ingest.connectionLimit),
-            connectionTimeoutSeconds: UInt32(config.ingest.connectionTimeoutSeconds), responseDeadline: deadline),
+            connectionTimeoutSeconds: UInt32(config.ingest.connectionTimeoutSeconds), responseDeadline: deadline,
+            maxHeaderBytes: config.ingest.maxHeaderBytes, tls: config.ingestTLS),
             handler: receiver.handle)
         server.observer = receiver.observe
         return server

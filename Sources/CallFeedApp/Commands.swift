@@ -12,7 +12,8 @@ import UnixSignals
 import Warehouse
 
 /// What the executables run. Each returns when the process should exit 0; errors are fatal
-/// configuration or start-up problems, printed by the caller.
+/// configuration or start-up problems, printed by the caller, except ``ShutdownIncomplete`` (a stop
+/// whose grace period ran out, already logged), which the caller turns into its exit code.
 public enum Commands {
     /// `callfeed-ingest`: webhook receiver -> Kafka.
     public static func runIngest(configPath: String, dryRun: Bool) async throws {
@@ -23,7 +24,7 @@ public enum Commands {
             print("routes: " + Builders.makeRoutes(config).map(\.path).joined(separator: ", "))
             return
         }
-        let logger = config.log.bootstrap(label: "callfeed-ingest")
+        let logger = config.bootstrapLogging(label: "callfeed-ingest")
         let registry = PrometheusCollectorRegistry()
         let producer = try Builders.makeProducer(config, clientID: "callfeed-ingest")
         let receiver = Builders.makeReceiver(config, producer: producer, registry: registry, logger: logger)
@@ -33,22 +34,37 @@ public enum Commands {
             "address": "\(config.ingest.listenHost):\(server.port)", "routes": "\(receiver.webhookPaths)",
             "kafka": "\(config.kafka.bootstrapServers)",
         ])
-        var services: [any Service] = []
-        let pollSources = Builders.pollSources(config)
-        if !pollSources.isEmpty {
-            let store = try Builders.openState(config)
-            let jobs = Builders.pollJobs(config, producer: producer, store: store, registry: registry, logger: logger)
-            let scheduler = PollScheduler(jobs: jobs, logger: logger)
-            scheduler.start()
-            services.append(PollerService(scheduler: scheduler, store: store))
+        var scheduler: PollScheduler?
+        var store: StateStore?
+        if !Builders.pollSources(config).isEmpty {
+            let state = try Builders.openState(config)
+            let jobs = Builders.pollJobs(config, producer: producer, store: state, registry: registry, logger: logger)
+            scheduler = PollScheduler(jobs: jobs, logger: logger)
+            scheduler?.start()
+            store = state
             logger.info("pollers running", metadata: ["jobs": "\(jobs.map(\.poller.jobName))"])
         }
-        // Stopped in reverse order: pollers first, then the receiver (which flushes the producer).
-        services.insert(IngestService(server: server, producer: producer), at: 0)
-        let group = ServiceGroup(services: services,
-                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        try await group.run()
-        logger.info("callfeed-ingest stopped")
+        // One service, so that on SIGTERM the webhooks get 503 at once while the pollers finish
+        // their page, all under one grace period (docs/operations.md).
+        let ingest = IngestService(server: server, producer: producer, scheduler: scheduler, store: store,
+                                   grace: .seconds(config.ingest.shutdownGraceSeconds), logger: logger)
+        let group = ServiceGroup(services: [ingest], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await runUntilStopped(group, name: "callfeed-ingest", logger: logger)
+    }
+
+    /// Runs the executable's service group; logs how it stopped.
+    /// - Throws: ``ShutdownIncomplete`` if the grace period ran out (the executable exits with
+    ///   its ``ShutdownIncomplete/exitCode``), or what a service threw.
+    static func runUntilStopped(_ group: ServiceGroup, name: String, logger: Logger) async throws {
+        do {
+            try await group.run()
+        } catch let error as ShutdownIncomplete {
+            logger.error("\(name) stopped before its work in hand finished", metadata: [
+                "reason": "\(error.reason)", "exit_code": "\(ShutdownIncomplete.exitCode)",
+            ])
+            throw error
+        }
+        logger.info("\(name) stopped")
     }
 
     /// `callfeed-load`: consumer group -> dedupe -> warehouse.
@@ -64,7 +80,7 @@ public enum Commands {
             print(config.redactedSummary)
             return
         }
-        let logger = config.log.bootstrap(label: "callfeed-load")
+        let logger = config.bootstrapLogging(label: "callfeed-load")
         let registry = PrometheusCollectorRegistry()
         let sink = try Builders.makeSink(config)
         let loader = try Builders.makeLoader(config, sink: sink, registry: registry, logger: logger)
@@ -74,10 +90,12 @@ public enum Commands {
         loader.start()
         logger.info("loader running", metadata: ["group": "\(config.load.groupID)", "sink": "\(config.load.sink)",
                                                  "metrics": "\(config.load.metricsHost):\(metricsServer.port)"])
-        let group = ServiceGroup(services: [HTTPServerService(server: metricsServer), LoaderService(loader: loader, drain: false)],
+        // Stopped in reverse order: the loader (within load.shutdown_grace_seconds), then /metrics.
+        let service = LoaderService(loader: loader, drain: false, grace: .seconds(config.load.shutdownGraceSeconds), logger: logger)
+        let group = ServiceGroup(services: [HTTPServerService(server: metricsServer), service],
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        try await group.run()
+        // Not closed if the grace ran out: the loader thread may still be inside the sink.
+        try await runUntilStopped(group, name: "callfeed-load", logger: logger)
         sink.close()
-        logger.info("callfeed-load stopped")
     }
 }

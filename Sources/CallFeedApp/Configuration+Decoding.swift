@@ -19,17 +19,22 @@ extension CallFeedConfiguration {
         }
         if let i = top["ingest"] {
             let m = try i.members(allowed: ["listen_host", "listen_port", "max_body_bytes", "connection_limit",
-                                            "connection_timeout_seconds", "signature_tolerance_seconds"])
+                                            "connection_timeout_seconds", "signature_tolerance_seconds",
+                                            "max_header_bytes", "tls_cert_file", "tls_key_file", "shutdown_grace_seconds"])
             if let v = m["listen_host"] { ingest.listenHost = try v.string() }
             if let v = m["listen_port"] { ingest.listenPort = try v.int() }
             if let v = m["max_body_bytes"] { ingest.maxBodyBytes = try v.int() }
             if let v = m["connection_limit"] { ingest.connectionLimit = try v.int() }
             if let v = m["connection_timeout_seconds"] { ingest.connectionTimeoutSeconds = try v.int() }
             if let v = m["signature_tolerance_seconds"] { ingest.signatureToleranceSeconds = try v.int() }
+            if let v = m["max_header_bytes"] { ingest.maxHeaderBytes = try v.int() }
+            if let v = m["tls_cert_file"] { ingest.tlsCertFile = try v.string() }
+            if let v = m["tls_key_file"] { ingest.tlsKeyFile = try v.string() }
+            if let v = m["shutdown_grace_seconds"] { ingest.shutdownGraceSeconds = try v.int() }
         }
         if let l = top["load"] {
             let m = try l.members(allowed: ["group_id", "batch_size", "linger_ms", "sink", "sqlite_path", "metrics_host", "metrics_port",
-                                            "postgres", "clickhouse", "bigquery"])
+                                            "shutdown_grace_seconds", "postgres", "clickhouse", "bigquery"])
             if let v = m["group_id"] { load.groupID = try v.string() }
             if let v = m["batch_size"] { load.batchSize = try v.int() }
             if let v = m["linger_ms"] { load.lingerMilliseconds = try v.int() }
@@ -37,6 +42,7 @@ extension CallFeedConfiguration {
             if let v = m["sqlite_path"] { load.sqlitePath = try v.string() }
             if let v = m["metrics_host"] { load.metricsHost = try v.string() }
             if let v = m["metrics_port"] { load.metricsPort = try v.int() }
+            if let v = m["shutdown_grace_seconds"] { load.shutdownGraceSeconds = try v.int() }
             try decodeWarehouses(m)
         }
         if let l = top["log"] {
@@ -92,12 +98,21 @@ extension CallFeedConfiguration {
         try validate(origin: origin)
     }
 
+    /// Allowed `shutdown_grace_seconds`: at least a second, at most ten minutes (an orchestrator
+    /// must wait longer than this before it kills the process).
+    public static let shutdownGraceRange = 1...600
+
     /// Checks what the types cannot: ranges, required secrets, known kinds.
     public func validate(origin: String = "config") throws(ConfigurationError) {
         guard (1...65535).contains(ingest.listenPort) || ingest.listenPort == 0 else { throw ConfigurationError("ingest.listen_port out of range") }
         guard ingest.maxBodyBytes > 0 else { throw ConfigurationError("ingest.max_body_bytes must be positive") }
+        try validateIngestLimits()
         guard load.batchSize > 0 else { throw ConfigurationError("load.batch_size must be positive") }
         guard load.lingerMilliseconds >= 0 else { throw ConfigurationError("load.linger_ms must not be negative") }
+        for (key, seconds) in [("ingest", ingest.shutdownGraceSeconds), ("load", load.shutdownGraceSeconds)]
+            where !Self.shutdownGraceRange.contains(seconds) {
+            throw ConfigurationError("\(key).shutdown_grace_seconds must be between \(Self.shutdownGraceRange.lowerBound) and \(Self.shutdownGraceRange.upperBound)")
+        }
         try validateWarehouse()
         guard kafka.deliveryTimeoutMilliseconds > 0 else { throw ConfigurationError("kafka.delivery_timeout_ms must be positive") }
         guard ["json", "text"].contains(log.format) else { throw ConfigurationError("log.format must be json or text") }
@@ -162,10 +177,10 @@ extension CallFeedConfiguration {
     /// The configuration as an operator may see it (`--dry-run`): secrets replaced by `***`.
     public var redactedSummary: String {
         var lines: [String] = []
-        lines.append("kafka: bootstrap_servers=\(kafka.bootstrapServers) topic_prefix=\(kafka.topicPrefix) delivery_timeout_ms=\(kafka.deliveryTimeoutMilliseconds) properties=\(kafka.properties.keys.sorted())")
-        lines.append("ingest: listen=\(ingest.listenHost):\(ingest.listenPort) max_body_bytes=\(ingest.maxBodyBytes) connection_limit=\(ingest.connectionLimit)")
+        lines.append("kafka: bootstrap_servers=\(kafka.bootstrapServers) topic_prefix=\(kafka.topicPrefix) delivery_timeout_ms=\(kafka.deliveryTimeoutMilliseconds) properties=\(redactedKafkaProperties)")
+        lines.append("ingest: listen=\(ingest.listenHost):\(ingest.listenPort) max_body_bytes=\(ingest.maxBodyBytes) connection_limit=\(ingest.connectionLimit) max_header_bytes=\(ingest.maxHeaderBytes) tls=\(ingest.tlsCertFile.map { "cert \($0) key \(ingest.tlsKeyFile ?? "")" } ?? "off") shutdown_grace_seconds=\(ingest.shutdownGraceSeconds)")
         lines.append("poll: state_path=\(poll.statePath)")
-        lines.append("load: group_id=\(load.groupID) batch_size=\(load.batchSize) linger_ms=\(load.lingerMilliseconds) sink=\(load.sink) metrics=\(load.metricsHost):\(load.metricsPort)")
+        lines.append("load: group_id=\(load.groupID) batch_size=\(load.batchSize) linger_ms=\(load.lingerMilliseconds) sink=\(load.sink) metrics=\(load.metricsHost):\(load.metricsPort) shutdown_grace_seconds=\(load.shutdownGraceSeconds)")
         lines.append(warehouseSummary)
         for s in sources.callkeeper {
             lines.append("source callkeeper \(s.name): account_id=\(s.accountID) token=\(s.token.isEmpty ? "(none: poll only)" : "***") timezone=\(s.timezone) default_country=\(s.defaultCountry)")
@@ -183,6 +198,7 @@ extension CallFeedConfiguration {
             lines.append("source justcall \(s.name): account_id=\(s.accountID) secrets=\(s.secrets.count)x*** webhook_url=\(s.webhookURL)")
             if let p = s.poll { lines.append("  poll: \(p.summary) api_key=*** api_secret=*** user_time_zone=\(p.userTimeZone)") }
         }
+        lines += warnings.map { "warning: \($0)" }
         return lines.joined(separator: "\n")
     }
 }

@@ -10,6 +10,9 @@ public struct CallFeedConfiguration: Sendable, Equatable {
     public var log = LogSettings()
     public var sources = SourceSettings()
     public var poll = PollGlobalSettings()
+    /// Problems worth a warning but not a refusal (a world-readable file with inline secrets),
+    /// found by ``load(path:environment:)``; logged at start and shown by `--dry-run`.
+    public var warnings: [String] = []
 
     public init() {}
 
@@ -32,6 +35,14 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var connectionTimeoutSeconds = 30
         /// Allowed clock difference for signed timestamps (CTM `X-CTM-Time`).
         public var signatureToleranceSeconds = 300
+        /// Request line plus headers larger than this get 431 (docs/security.md).
+        public var maxHeaderBytes = 16_384
+        /// Serve HTTPS: PEM certificate (chain) and unencrypted private key files, both or neither.
+        public var tlsCertFile: String?
+        public var tlsKeyFile: String?
+        /// SIGTERM: how long in-flight requests, pollers and the producer flush may take before
+        /// what is left is answered 503 and the process exits (docs/operations.md).
+        public var shutdownGraceSeconds = 10
     }
 
     public struct LoadSettings: Sendable, Equatable {
@@ -48,6 +59,9 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         /// `/metrics` and `/healthz` of `callfeed-load`.
         public var metricsHost = "127.0.0.1"
         public var metricsPort = 9091
+        /// SIGTERM: how long the batch in hand may take to reach the warehouse and commit its
+        /// offsets before the process gives up on it and exits (docs/operations.md).
+        public var shutdownGraceSeconds = 30
     }
 
     public struct LogSettings: Sendable, Equatable {
@@ -184,7 +198,10 @@ extension CallFeedConfiguration {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError("cannot read config file \(path)")
         }
-        return try parse(String(decoding: data, as: UTF8.self), environment: environment, origin: path)
+        let yaml = String(decoding: data, as: UTF8.self)
+        var config = try parse(yaml, environment: environment, origin: path)
+        if let warning = InlineSecrets.permissionWarning(path: path, yaml: yaml) { config.warnings.append(warning) }
+        return config
     }
 
     public static func parse(_ yaml: String, environment: [String: String], origin: String = "config") throws(ConfigurationError) -> CallFeedConfiguration {

@@ -69,7 +69,7 @@ public enum DevMode {
             print(config.redactedSummary)
             return
         }
-        let logger = config.log.bootstrap(label: "callfeed-dev")
+        let logger = config.bootstrapLogging(label: "callfeed-dev")
         let cluster = try KafkaMockCluster(brokers: options.brokers)
         let topics = Topics(prefix: config.kafka.topicPrefix)
         let replication = min(options.brokers, 3)

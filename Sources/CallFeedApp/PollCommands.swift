@@ -14,7 +14,7 @@ extension Commands {
     /// `entities`: also read the source's entity lists (accounts, users, ...) once.
     public static func runPoll(configPath: String, sourceName: String, dryRun: Bool, entities: Bool = false) throws {
         let config = try CallFeedConfiguration.load(path: configPath)
-        let logger = config.log.bootstrap(label: "callfeed-poll")
+        let logger = config.bootstrapLogging(label: "callfeed-poll")
         let configured = try Builders.pollSource(named: sourceName, in: config)
         let store = try Builders.openState(config)
         defer { store.close() }
@@ -44,7 +44,7 @@ extension Commands {
         // A date as --to means the whole day.
         let endExclusive = to.count == 10 ? end.adding(seconds: 86_400) : end
         guard start < endExclusive else { throw ConfigurationError("--from must be before --to") }
-        let logger = config.log.bootstrap(label: "callfeed-backfill")
+        let logger = config.bootstrapLogging(label: "callfeed-backfill")
         let configured = try Builders.pollSource(named: sourceName, in: config)
         let store = try Builders.openState(config)
         defer { store.close() }
@@ -60,7 +60,7 @@ extension Commands {
     /// Credentials and reachability of a source: lists its accounts and reads one page.
     public static func runCheck(configPath: String, sourceName: String) throws {
         let config = try CallFeedConfiguration.load(path: configPath)
-        let logger = config.log.bootstrap(label: "callfeed-check")
+        let logger = config.bootstrapLogging(label: "callfeed-check")
         let configured = try Builders.pollSource(named: sourceName, in: config)
         let store = try StateStore(path: ":memory:")
         let poller = Builders.makePoller(configured, config: config, producer: nil, store: store, registry: nil, logger: logger)

@@ -63,7 +63,7 @@ extension Commands {
 
     /// `prepare`, waiting up to two minutes for a warehouse that is not reachable yet.
     private static func prepareWaiting(_ sink: any WarehouseSink, _ config: CallFeedConfiguration) throws {
-        let logger = config.log.bootstrap(label: "callfeed-warehouse")
+        let logger = config.bootstrapLogging(label: "callfeed-warehouse")
         try sink.prepare(waitingUpTo: .seconds(120)) { error, backoff in
             logger.warning("warehouse not reachable yet; retrying", metadata: ["error": "\(error)", "backoff": "\(backoff)"])
         }

@@ -40,10 +40,13 @@ public struct CallKeeperWebhookRoute: WebhookRoute {
 }
 
 /// Compares two byte strings in time that depends only on their lengths.
+///
+/// The length difference is kept in full: truncated to a byte, a token and the same token plus
+/// 256 NUL bytes compared equal (found by the forgery tests, docs/fuzzing.md).
 func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+    var difference = UInt(bitPattern: a.count ^ b.count)
     for i in 0..<max(a.count, b.count) {
-        difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+        difference |= UInt((i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0))
     }
     return difference == 0
 }

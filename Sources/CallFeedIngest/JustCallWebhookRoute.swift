@@ -77,7 +77,9 @@ public struct JustCallWebhookRoute: WebhookRoute {
         guard let sent = Self.instant(of: timestamp) else {
             return .failure(AuthenticationFailure(reason: "x-justcall-request-timestamp is not a time"))
         }
-        guard abs(now.secondsSinceEpoch - sent.secondsSinceEpoch) <= toleranceSeconds else {
+        // A range, not `abs(now - sent)`, which can overflow (docs/fuzzing.md).
+        let nowSeconds = now.secondsSinceEpoch
+        guard sent.secondsSinceEpoch >= nowSeconds - toleranceSeconds, sent.secondsSinceEpoch <= nowSeconds + toleranceSeconds else {
             return .failure(AuthenticationFailure(reason: "x-justcall-request-timestamp outside the \(toleranceSeconds) s tolerance"))
         }
         guard let presented = Self.bytes(hex: signature.trimmingCharacters(in: .whitespaces)), presented.count == 32 else {
@@ -153,7 +155,10 @@ public struct JustCallWebhookRoute: WebhookRoute {
     static func instant(of timestamp: String) -> Timestamp? {
         let text = timestamp.trimmingCharacters(in: .whitespaces)
         if let number = Int64(text) {
-            return number >= 1_000_000_000_000 ? Timestamp(millisecondsSinceEpoch: number) : Timestamp(secondsSinceEpoch: number)
+            if number >= 1_000_000_000_000 { return Timestamp(millisecondsSinceEpoch: number) }
+            // Seconds far below the epoch would overflow as milliseconds (a trap, found by callfeed-fuzz).
+            let (milliseconds, overflow) = number.multipliedReportingOverflow(by: 1000)
+            return overflow ? nil : Timestamp(millisecondsSinceEpoch: milliseconds)
         }
         return Timestamp.parseISO8601(text, defaultUTCOffsetSeconds: 0)
     }

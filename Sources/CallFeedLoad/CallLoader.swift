@@ -112,10 +112,27 @@ public final class CallLoader: @unchecked Sendable {
     /// returns when the thread has stopped. With `drain`, first loads everything already in the
     /// topic (until a poll finds nothing): the embedded mode's Kafka lives in memory, so what it
     /// holds must reach the warehouse before the process exits.
-    public func stop(drain: Bool = false) {
+    ///
+    /// - Parameter deadline: How long to wait for the loader thread (nil: as long as it takes).
+    /// - Returns: true once the thread has stopped and the consumer has left the group; false if
+    ///   the thread was still busy at `deadline` (a warehouse call that hangs). Then the consumer
+    ///   and the sink are left alone, since that thread still owns them: the caller should exit
+    ///   without closing the sink. The batch's offsets are not committed, so the group reads it
+    ///   again once this member's session expires, and the idempotent upsert makes that a no-op
+    ///   for whatever the hung transaction did store.
+    @discardableResult
+    public func stop(drain: Bool = false, deadline: ContinuousClock.Instant? = nil) -> Bool {
         if drain { draining.store(true, ordering: .releasing) } else { stopping.store(true, ordering: .releasing) }
-        if started.load(ordering: .acquiring) { finished.wait() }
+        if started.load(ordering: .acquiring) {
+            if let deadline {
+                let left = max(0, Double((deadline - .now) / .milliseconds(1)) / 1000)
+                guard finished.wait(timeout: .now() + left) == .success else { return false }
+            } else {
+                finished.wait()
+            }
+        }
         consumer.close()
+        return true
     }
 
     private var isStopping: Bool { stopping.load(ordering: .acquiring) }
@@ -131,7 +148,11 @@ public final class CallLoader: @unchecked Sendable {
                 continue
             }
             let begun = ContinuousClock.now
-            guard let report = process(batch) else { continue }
+            guard let report = process(batch) else {
+                logger.warning("stopping: batch abandoned while retrying; its offsets stay uncommitted and it will be read again",
+                               metadata: ["messages": "\(batch.count)"])
+                continue
+            }
             metrics.batch(messages: report.messages, duplicatesDropped: report.duplicatesDropped,
                           deadLettered: report.deadLettered, summary: report.summary,
                           entitySummary: report.entitySummary, duration: ContinuousClock.now - begun)

@@ -59,11 +59,24 @@ public final class PollScheduler: Sendable {
         }
     }
 
-    /// Asks every poller to stop after its page in hand and waits for them.
-    public func stop() {
+    /// Asks every poller to stop after its page in hand (published, acknowledged, cursor saved)
+    /// and waits for them, at most until `deadline`.
+    ///
+    /// A poller still busy at the deadline (a slow vendor request, Kafka not acknowledging) keeps
+    /// its thread; its page's cursor is not saved, so the next run reads the page again.
+    /// - Parameter deadline: nil waits as long as it takes.
+    /// - Returns: true if every poller stopped; false if some were still running at the deadline
+    ///   (then keep the producer and the state store open: those threads may still use them).
+    @discardableResult
+    public func stop(deadline: ContinuousClock.Instant? = nil) -> Bool {
         stopping.store(true, ordering: .releasing)
         for _ in jobs { wake.signal() }
-        for _ in jobs { finished.wait() }
+        for _ in jobs {
+            guard let deadline else { finished.wait(); continue }
+            let left = max(0, Double((deadline - .now) / .milliseconds(1)) / 1000)
+            if finished.wait(timeout: .now() + left) == .timedOut { return false }
+        }
+        return true
     }
 
     private func run(_ job: Job) {

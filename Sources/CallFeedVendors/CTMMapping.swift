@@ -39,7 +39,7 @@ public enum CTMMapping {
         content.talkSeconds = payload.nonNegativeInteger("talk_time")
         content.ringSeconds = payload.nonNegativeInteger("ring_time")
         if let start = content.startedAt, let seconds = content.durationSeconds {
-            content.endedAt = start.adding(seconds: seconds)
+            content.endedAt = start.mappedAdding(seconds: seconds)
         }
 
         let country = context.defaultCountry
@@ -103,7 +103,7 @@ public enum CTMMapping {
     /// - Throws: ``MappingError`` when the value is present but not a number of seconds.
     private static func epoch(_ payload: JSONValue, _ key: String) throws(MappingError) -> Timestamp? {
         guard let value = payload[key], !value.isNull else { return nil }
-        guard let seconds = value.integer, seconds >= 0 else {
+        guard let seconds = value.integer, seconds >= 0, seconds <= Timestamp.latestMappedSecond else {
             let shown = value.text.map { "\"\($0)\"" } ?? value.kindName
             throw MappingError(reason: "malformed start time (\(key)): \(shown) is not epoch seconds")
         }
@@ -136,7 +136,7 @@ public enum CTMMapping {
     /// and ignored). Should an `updated_at` appear, as epoch seconds or RFC 3339 with an offset, it is used.
     private static func updatedAt(_ payload: JSONValue) -> Timestamp? {
         guard let value = payload["updated_at"] else { return nil }
-        if let seconds = value.integer, seconds > 0 { return Timestamp(secondsSinceEpoch: seconds) }
+        if let seconds = value.integer, seconds > 0 { return Timestamp.mapped(secondsSinceEpoch: seconds) }
         return value.text.flatMap { Timestamp.parseISO8601($0) }
     }
 

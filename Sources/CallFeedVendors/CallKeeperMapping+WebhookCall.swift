@@ -16,7 +16,10 @@ extension CallKeeperMapping {
 
         // `date_timestamp` is epoch seconds and needs no zone; `date` is the same instant as text.
         if let epoch = body.positiveInteger("date_timestamp") {
-            content.startedAt = Timestamp(secondsSinceEpoch: epoch)
+            guard let start = Timestamp.mapped(secondsSinceEpoch: epoch) else {
+                throw MappingError(reason: "malformed start time (date_timestamp): \(epoch) is not epoch seconds")
+            }
+            content.startedAt = start
         } else {
             content.startedAt = try WallClock.timestamp(body.string("date"), timeZone: context.timeZone, field: "date")
         }

@@ -102,6 +102,6 @@ public enum CallKeeperMapping {
     /// `ended_at` from the start and the length, when both are known.
     static func end(start: Timestamp?, seconds: Int64?) -> Timestamp? {
         guard let start, let seconds else { return nil }
-        return start.adding(seconds: seconds)
+        return start.mappedAdding(seconds: seconds)
     }
 }

@@ -48,7 +48,7 @@ public enum CallRailMapping {
         // the recording's length).
         content.durationSeconds = payload.nonNegativeInteger("duration")
         if let start = content.startedAt, let seconds = content.durationSeconds {
-            content.endedAt = start.adding(seconds: seconds)
+            content.endedAt = start.mappedAdding(seconds: seconds)
         }
 
         let country = context.defaultCountry

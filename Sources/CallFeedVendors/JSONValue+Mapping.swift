@@ -30,3 +30,23 @@ extension JSONValue {
         }
     }
 }
+
+extension Timestamp {
+    /// The last second of year 9999 (RFC 3339's last year). Vendor epochs and ends beyond it are
+    /// not taken: `Timestamp` keeps milliseconds in an `Int64`, and a huge `unix_time` or
+    /// `duration` overflowed it (a trap; found by callfeed-fuzz, docs/fuzzing.md).
+    static let latestMappedSecond: Int64 = 253_402_300_799
+
+    /// `seconds` since the epoch, or `nil` outside 0…``latestMappedSecond``.
+    static func mapped(secondsSinceEpoch seconds: Int64) -> Timestamp? {
+        (0...latestMappedSecond).contains(seconds) ? Timestamp(secondsSinceEpoch: seconds) : nil
+    }
+
+    /// This instant plus `seconds` (a call's length), or `nil` when the end would lie outside
+    /// 0…``latestMappedSecond``: an absurd length then leaves `ended_at` unset.
+    func mappedAdding(seconds: Int64) -> Timestamp? {
+        let (end, overflow) = secondsSinceEpoch.addingReportingOverflow(seconds)
+        guard !overflow, Timestamp.mapped(secondsSinceEpoch: end) != nil else { return nil }
+        return adding(seconds: seconds)
+    }
+}

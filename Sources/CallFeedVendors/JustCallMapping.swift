@@ -55,7 +55,7 @@ public enum JustCallMapping {
         content.talkSeconds = durations.nonNegativeInteger("conversation_time")
         content.ringSeconds = durations.nonNegativeInteger("ring_time")
         if let start = content.startedAt, let seconds = content.durationSeconds {
-            content.endedAt = start.adding(seconds: seconds)
+            content.endedAt = start.mappedAdding(seconds: seconds)
         }
 
         let country = context.defaultCountry

@@ -30,6 +30,9 @@ public final class HTTPClient: @unchecked Sendable {
     private let easy: UnsafeMutableRawPointer
     public var connectTimeoutSeconds: Int
     public var totalTimeoutSeconds: Int
+    /// PEM file of the certificate authorities trusted for HTTPS (`CURLOPT_CAINFO`) instead of the
+    /// system's, e.g. a self-signed certificate in tests. nil: the system's.
+    public var caCertificateFile: String?
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
@@ -63,6 +66,7 @@ public final class HTTPClient: @unchecked Sendable {
             _ = cshim_curl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT, connectTimeoutSeconds)
             _ = cshim_curl_setopt_long(easy, CURLOPT_TIMEOUT, totalTimeoutSeconds)
             _ = cshim_curl_setopt_ptr(easy, CURLOPT_ACCEPT_ENCODING, "")
+            if let caCertificateFile { _ = cshim_curl_setopt_ptr(easy, CURLOPT_CAINFO, caCertificateFile) }
             _ = cshim_curl_setopt_ptr(easy, CURLOPT_HTTPHEADER, list)
             _ = cshim_curl_setopt_writefunction(easy, writeCallback)
             _ = cshim_curl_setopt_ptr(easy, CURLOPT_WRITEDATA, context)
@@ -85,9 +89,17 @@ public final class HTTPClient: @unchecked Sendable {
         return HTTPClientResponse(status: status, headers: sink.headers, body: sink.body)
     }
 
-    /// The URL without its query string, for error messages (queries may carry tokens).
+    /// The URL without its query string and user info, for error messages (queries may carry
+    /// tokens, `user:password@` a password).
     static func redacted(_ url: String) -> String {
-        url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
+        var text = url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
+        if let scheme = text.firstRange(of: "://") {
+            let authorityEnd = text[scheme.upperBound...].firstIndex(of: "/") ?? text.endIndex
+            if let at = text[scheme.upperBound..<authorityEnd].lastIndex(of: "@") {
+                text.removeSubrange(scheme.upperBound...at)
+            }
+        }
+        return text
     }
 }
 

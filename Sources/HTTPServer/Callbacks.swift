@@ -63,6 +63,8 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         return .YES
     }
 
+    // The request is in full: its read deadline no longer applies.
+    server.readDeadlines.received(connection)
     if state.tooLarge {
         return queue(.error(413, "body larger than \(server.configuration.maxBodyBytes) bytes"), for: state, on: connection)
     }
@@ -84,10 +86,24 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
     return .YES
 }
 
-/// Releases the request state retained in `con_cls`.
-let completedHandler: MHD_RequestCompletedCallback = { _, _, conCls, _ in
+/// Releases the request state retained in `con_cls`; the connection's next request is due within
+/// the read deadline.
+let completedHandler: MHD_RequestCompletedCallback = { cls, connection, conCls, _ in
+    if let cls, let connection {
+        Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().readDeadlines.finished(connection)
+    }
     guard let conCls, let existing = conCls.pointee else { return }
     let state = Unmanaged<RequestState>.fromOpaque(existing).takeRetainedValue()
     state.server?.pending.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(state)) }
     conCls.pointee = nil
+}
+
+/// Tracks connections as MHD opens and closes them, for their read deadlines.
+let connectionNotifier: MHD_NotifyConnectionCallback = { cls, connection, _, code in
+    guard let cls, let connection else { return }
+    let deadlines = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().readDeadlines
+    switch code {
+    case .CONNECTION_NOTIFY_STARTED: deadlines.opened(connection)
+    default: deadlines.closed(connection)
+    }
 }

@@ -54,7 +54,7 @@ public final class KafkaProducer: @unchecked Sendable {
         var errstr = [CChar](repeating: 0, count: 512)
         guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errstr, errstr.count) else {
             rd_kafka_conf_destroy(conf)
-            throw KafkaError(code: -1, reason: "cannot create producer: \(decodeCString(errstr))")
+            throw KafkaError(code: -1, reason: "cannot create producer: \(redacting(KafkaSecrets.values(in: all), in: decodeCString(errstr)))")
         }
         handle = rk
         poller.start(SendableHandle(pointer: rk), name: "kafka-producer-poll")

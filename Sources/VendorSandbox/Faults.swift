@@ -6,7 +6,9 @@ import Synchronization
 ///
 /// Precedence on one request: a rate-limit storm answers 429, else an injected failure answers its
 /// 5xx, else the request is served; a slow fault delays whichever answer that is (the answer is
-/// sent later from another thread, so the server's thread is never blocked).
+/// sent later from another thread, so the server's thread is never blocked). With
+/// ``startChaos(_:)`` every request also draws random faults (``SandboxChaos``); a queued fault
+/// wins over a drawn one of the same kind.
 public final class SandboxFaults: Sendable {
     struct Storm: Sendable, Equatable { var retryAfterSeconds: Int? }
 
@@ -28,7 +30,14 @@ public final class SandboxFaults: Sendable {
         var delays: [Queued<Duration>] = []
     }
 
+    /// Chaos and how many requests each vendor has had since it started (the fate index).
+    private struct Chaos {
+        var settings: SandboxChaos
+        var requests: [SandboxVendor: Int] = [:]
+    }
+
     private let state = Mutex<[SandboxVendor: State]>([:])
+    private let chaos = Mutex<Chaos?>(nil)
 
     init() {}
 
@@ -52,8 +61,21 @@ public final class SandboxFaults: Sendable {
         state.withLock { $0[vendor, default: State()].storms.append(Queued(value: Storm(retryAfterSeconds: retryAfter), remaining: count)) }
     }
 
-    /// Drops every queued fault.
-    public func reset() { state.withLock { $0 = [:] } }
+    /// Draws random faults for every request from now on (replacing earlier chaos), its fate
+    /// sequence starting afresh.
+    public func startChaos(_ settings: SandboxChaos) { chaos.withLock { $0 = Chaos(settings: settings) } }
+
+    /// Ends chaos; queued faults stay.
+    public func stopChaos() { chaos.withLock { $0 = nil } }
+
+    /// The chaos in force, if any.
+    public var currentChaos: SandboxChaos? { chaos.withLock { $0?.settings } }
+
+    /// Drops every queued fault and ends chaos.
+    public func reset() {
+        state.withLock { $0 = [:] }
+        stopChaos()
+    }
 
     /// Faults still queued for `vendor` (requests they will affect), by kind.
     public func pending(vendor: SandboxVendor) -> (storms: Int, failures: Int, delays: Int) {
@@ -64,9 +86,9 @@ public final class SandboxFaults: Sendable {
         }
     }
 
-    /// Takes the faults for the vendor's next request.
+    /// Takes the faults for the vendor's next request: the queued ones, completed by chaos.
     func next(for vendor: SandboxVendor) -> Plan {
-        state.withLock { all in
+        let queued = state.withLock { all -> Plan in
             guard var s = all[vendor] else { return Plan() }
             let storm = Self.take(&s.storms)
             // A stormed request leaves the queued failures for the next ones.
@@ -75,6 +97,22 @@ public final class SandboxFaults: Sendable {
             all[vendor] = s
             return plan
         }
+        // Drawn for every request, so the fate index counts requests, not faults.
+        let drawn = chaos.withLock { current -> Plan? in
+            guard var c = current, c.settings.vendors.contains(vendor) else { return nil }
+            let index = c.requests[vendor, default: 0]
+            c.requests[vendor] = index + 1
+            current = c
+            return c.settings.plan(vendor: vendor, index: index)
+        }
+        guard let drawn else { return queued }
+        var plan = queued
+        if plan.storm == nil && plan.failureStatus == nil {
+            plan.storm = drawn.storm
+            plan.failureStatus = drawn.failureStatus
+        }
+        plan.delay = plan.delay ?? drawn.delay
+        return plan
     }
 
     private static func take<Value>(_ queue: inout [Queued<Value>]) -> Value? {

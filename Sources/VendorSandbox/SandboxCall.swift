@@ -29,6 +29,11 @@ public struct SandboxCall: Sendable, Equatable {
     public var record: JSONValue
     /// Per-vendor sequence number (legacy numeric ids are derived from it).
     let serial: Int
+    /// How many times a test changed it (``VendorSandbox/updateCall(vendor:account:id:_:)``); 0 as generated or added.
+    public var version = 0
+    /// When it was added or last changed, on the sandbox's clock; nil for a generated call never
+    /// changed. The vendors' records carry no such time, so this is the sandbox's own bookkeeping.
+    public var updatedAt: Timestamp? = nil
 }
 
 /// A change a test makes to a call after it was generated (a late recording, new tags, any field).

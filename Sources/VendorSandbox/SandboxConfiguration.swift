@@ -44,6 +44,9 @@ public struct SandboxConfiguration: Sendable {
 
     /// How long the server waits for a (slow-fault) answer before answering 503 itself.
     public var responseDeadline: Duration
+    /// Serves the test-only control endpoints under `/_sandbox/` (faults, chaos, request log and
+    /// stats, calls) on the sandbox's port; off by default (`callfeed-sandbox --control`).
+    public var controlEndpoints: Bool
     /// The sandbox's clock: rate-limit windows, CallRail's `date_range` and retention, CallKeeper's
     /// default `to`.
     public var now: @Sendable () -> Timestamp
@@ -60,7 +63,7 @@ public struct SandboxConfiguration: Sendable {
                 callKeeperPageSize: Int = 1000,
                 callRailUserTimeZone: String = "America/New_York", callRailRetentionDays: Int? = 760,
                 justCallUserTimeZone: String = "America/Los_Angeles", justCallUnpaddedHours: Bool = true,
-                responseDeadline: Duration = .seconds(120),
+                responseDeadline: Duration = .seconds(120), controlEndpoints: Bool = false,
                 now: @escaping @Sendable () -> Timestamp = { Timestamp.now() }) {
         let today = CivilTime.utcDayStart(now())
         self.seed = seed
@@ -78,6 +81,7 @@ public struct SandboxConfiguration: Sendable {
         self.justCallUserTimeZone = justCallUserTimeZone
         self.justCallUnpaddedHours = justCallUnpaddedHours
         self.responseDeadline = responseDeadline
+        self.controlEndpoints = controlEndpoints
         self.now = now
     }
 

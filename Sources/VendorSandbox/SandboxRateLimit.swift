@@ -39,4 +39,17 @@ public struct SandboxRateLimit: Sendable, Equatable {
         default: .unlimited
         }
     }
+
+    /// Reads `N/SECONDS[,N/SECONDS…]` (`30/60,1000/3600`) or `none` (`callfeed-sandbox --rate-limit`).
+    /// - Returns: nil when the text is neither.
+    public static func parse(_ text: String, sendsRetryAfter: Bool = true) -> SandboxRateLimit? {
+        if text == "none" { return SandboxRateLimit(windows: [], sendsRetryAfter: sendsRetryAfter) }
+        var windows: [Window] = []
+        for part in text.split(separator: ",") {
+            let numbers = part.split(separator: "/").map { Int($0) }
+            guard numbers.count == 2, let limit = numbers[0], let seconds = numbers[1], limit >= 0, seconds > 0 else { return nil }
+            windows.append(Window(limit: limit, period: .seconds(seconds)))
+        }
+        return windows.isEmpty ? nil : SandboxRateLimit(windows: windows, sendsRetryAfter: sendsRetryAfter)
+    }
 }

@@ -58,7 +58,7 @@ extension VendorSandbox {
             let made = api.makeRecord(facts, account: owner, oddity: oddity, configuration: configuration)
             let record = changes.reduce(made.record) { api.apply($1, to: $0) }
             let call = SandboxCall(vendor: vendor, account: account, id: made.id, startedAt: startedAt, oddity: oddity,
-                                   record: record, serial: serial)
+                                   record: record, serial: serial, updatedAt: configuration.now())
             var calls = dataset.calls[account] ?? []
             let position = calls.firstIndex { VendorDataset.chronological(call, $0) } ?? calls.count
             calls.insert(call, at: position)
@@ -69,7 +69,8 @@ extension VendorSandbox {
         }
     }
 
-    /// Changes a call the API already serves (a recording that arrived late, new tags, any field).
+    /// Changes a call the API already serves (a recording that arrived late, new tags, any field);
+    /// its ``SandboxCall/version`` goes up by one and ``SandboxCall/updatedAt`` becomes now.
     /// - Returns: The call as now served, or nil when the account has no call with that id.
     @discardableResult
     public func updateCall(vendor: SandboxVendor, account: String, id: String, _ changes: SandboxCallChange...) -> SandboxCall? {
@@ -91,6 +92,8 @@ extension VendorSandbox {
             guard var dataset = all[vendor], var calls = dataset.calls[account],
                   let index = calls.firstIndex(where: { $0.id == id }) else { return nil }
             change(&calls[index].record)
+            calls[index].version += 1
+            calls[index].updatedAt = configuration.now()
             dataset.calls[account] = calls
             all[vendor] = dataset
             return calls[index]

@@ -38,7 +38,49 @@ extension VendorSandbox {
             }
             lines.append("")
         }
+        if c.controlEndpoints { lines.append("control   \(controlURL)  (test-only fault control, docs/sandbox.md)") }
         lines.append("Stop with Ctrl-C. Vendor quirks and the fault-injection API: docs/sandbox.md")
         return lines.joined(separator: "\n")
+    }
+}
+
+extension VendorSandbox {
+    /// The same facts as ``summary()`` as one line of JSON, for a harness that starts
+    /// `callfeed-sandbox --print-json` (also `GET /_sandbox/info`): `port`, `control` (the control
+    /// endpoints' base URL, or null when they are off), `seed`, and per vendor its `base_url`,
+    /// `credentials`, `rate_limit` and `accounts` (id, name, calls, the credential that reads it).
+    public func summaryJSON() -> String { JSONWriter.text(summaryValue()) }
+
+    func summaryValue() -> JSONValue {
+        let c = configuration
+        var vendors: [String: JSONValue] = [:]
+        for vendor in SandboxVendor.all {
+            let credentials: [String: String] = switch vendor {
+            case .ctm: ["access_key": c.ctm.accessKey, "secret_key": c.ctm.secretKey]
+            case .callkeeper: ["user_key": c.callKeeper.userKey, "role_key": c.callKeeper.roleKey]
+            case .callrail: ["api_key": c.callRail.apiKey, "signing_key": c.callRail.signingKey]
+            default: ["api_key": c.justCall.apiKey, "api_secret": c.justCall.apiSecret]
+            }
+            let limit = c.rateLimit(for: vendor)
+            let windows = limit.windows.map { window -> JSONValue in
+                .object(["limit": .int(window.limit), "period_seconds": .int(Int64(window.period.components.seconds))])
+            }
+            let accounts = accounts(vendor: vendor).map { account -> JSONValue in
+                .object(["id": .string(account.id), "name": .string(account.name),
+                         "calls": .int(calls(vendor: vendor, account: account.id).count),
+                         "key": .string(account.credential.key), "secret": .string(orNull: account.credential.secret),
+                         "authorization": .string(orNull: account.credential.authorization)])
+            }
+            vendors[vendor.name] = .object([
+                "base_url": .string(baseURL(for: vendor)), "credentials": .object(credentials.mapValues { .string($0) }),
+                "rate_limit": .object(["windows": .array(windows), "retry_after": .bool(limit.sendsRetryAfter)]),
+                "accounts": .array(accounts),
+            ])
+        }
+        return .object([
+            "service": .string("callfeed vendor sandbox"), "port": .int(Int(port)), "seed": Int64(exactly: c.seed).map { .int($0) } ?? .string(String(c.seed)),
+            "from": .string(c.from.rfc3339), "to": .string(c.to.rfc3339),
+            "control": c.controlEndpoints ? .string(controlURL) : .null, "vendors": .object(vendors),
+        ])
     }
 }

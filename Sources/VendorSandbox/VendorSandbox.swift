@@ -14,7 +14,9 @@ public struct VendorSandboxError: Error, Sendable, CustomStringConvertible {
 /// one port. Data is generated deterministically from ``SandboxConfiguration/seed``; tests read it
 /// (``calls(vendor:account:)``), change it (``addCall(vendor:account:at:oddity:changes:)``,
 /// ``updateCall(vendor:account:id:_:)``), inject faults (``faults``), read the request log
-/// (``requests``) and fire the vendors' webhooks (``fireWebhooks(vendor:to:calls:)``).
+/// (``requests``) and fire the vendors' webhooks (``fireWebhooks(vendor:to:calls:)``). With
+/// ``SandboxConfiguration/controlEndpoints`` a test in another process does the same over HTTP
+/// under `/_sandbox/` (VendorSandbox+Control.swift).
 ///
 /// Requests are answered on the HTTP server's thread from an in-memory snapshot; a slow fault
 /// answers later from a dispatch queue, never blocking that thread. See docs/sandbox.md.
@@ -83,10 +85,13 @@ public final class VendorSandbox: Sendable {
 
     /// Where a poller points for `vendor`: `http://127.0.0.1:PORT/ctm`. Append the vendor's own
     /// paths (`/api/v1/accounts`, `/api/index.php?json/v3/…`, `/v3/a.json`, `/v2.1/calls`).
-    public func baseURL(for vendor: SandboxVendor) -> String {
+    public func baseURL(for vendor: SandboxVendor) -> String { rootURL + vendor.pathPrefix }
+
+    /// `http://127.0.0.1:PORT`: the server itself, reachable also when bound to every interface.
+    var rootURL: String {
         let (host, port) = listener.withLock { ($0?.host ?? "127.0.0.1", $0?.port ?? 0) }
         let reachable = host == "0.0.0.0" || host == "::" || host.isEmpty ? "127.0.0.1" : host
-        return "http://\(reachable.contains(":") ? "[\(reachable)]" : reachable):\(port)\(vendor.pathPrefix)"
+        return "http://\(reachable.contains(":") ? "[\(reachable)]" : reachable):\(port)"
     }
 
     // MARK: - Request log
@@ -108,6 +113,9 @@ public final class VendorSandbox: Sendable {
     private func handle(_ http: HTTPRequest, responder: any HTTPResponder) {
         let now = configuration.now()
         let first = http.path.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+        if first == Self.controlSegment && configuration.controlEndpoints {
+            return responder.respond(control(http))
+        }
         guard let vendor = SandboxVendor(name: first), let api = apis[vendor] else {
             let response = index(http)
             record(nil, http, response.status, now)
@@ -119,15 +127,16 @@ public final class VendorSandbox: Sendable {
         let plan = faults.next(for: vendor)
         let limit = configuration.rateLimit(for: vendor)
         var response: HTTPResponse
+        let outcome: SandboxRequest.Outcome
         if let storm = plan.storm {
-            response = api.tooManyRequests(retryAfterSeconds: storm.retryAfterSeconds)
+            (response, outcome) = (api.tooManyRequests(retryAfterSeconds: storm.retryAfterSeconds), .injectedStorm)
         } else if let status = plan.failureStatus {
-            response = api.serverError(status: status)
+            (response, outcome) = (api.serverError(status: status), .injectedFailure)
         } else {
-            response = serve(request, api: api, limit: limit, now: now)
+            (response, outcome) = serve(request, api: api, limit: limit, now: now)
         }
         response.headers += api.rateLimitHeaders(limiter.state(vendor, limit: limit, now: now))
-        record(vendor, http, response.status, now)
+        record(vendor, http, response.status, now, outcome: outcome, delay: plan.delay)
         if let delay = plan.delay {
             let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
             let answer = response
@@ -138,22 +147,25 @@ public final class VendorSandbox: Sendable {
     }
 
     /// Authentication, then the rate limit, then the vendor's route.
-    private func serve(_ request: APIRequest, api: any VendorAPI, limit: SandboxRateLimit, now: Timestamp) -> HTTPResponse {
-        guard let dataset = data.withLock({ $0[request.vendor] }) else { return .error(500, "no data for \(request.vendor)") }
+    private func serve(_ request: APIRequest, api: any VendorAPI, limit: SandboxRateLimit,
+                       now: Timestamp) -> (HTTPResponse, SandboxRequest.Outcome) {
+        guard let dataset = data.withLock({ $0[request.vendor] }) else { return (.error(500, "no data for \(request.vendor)"), .served) }
         let context = VendorContext(configuration: configuration, dataset: dataset, now: now)
         let access: VendorAccess
         switch api.authenticate(request, context: context) {
         case .success(let granted): access = granted
-        case .failure(let refused): return refused.response
+        case .failure(let refused): return (refused.response, .served)
         }
         if case .refused(let retryAfter) = limiter.admit(request.vendor, limit: limit, now: now) {
-            return api.tooManyRequests(retryAfterSeconds: limit.sendsRetryAfter ? retryAfter : nil)
+            return (api.tooManyRequests(retryAfterSeconds: limit.sendsRetryAfter ? retryAfter : nil), .overBudget)
         }
-        return api.respond(to: request, access: access, context: context)
+        return (api.respond(to: request, access: access, context: context), .served)
     }
 
-    private func record(_ vendor: SandboxVendor?, _ http: HTTPRequest, _ status: Int, _ now: Timestamp) {
-        let entry = SandboxRequest(vendor: vendor, method: http.method, path: http.path, query: http.query, status: status, time: now)
+    private func record(_ vendor: SandboxVendor?, _ http: HTTPRequest, _ status: Int, _ now: Timestamp,
+                        outcome: SandboxRequest.Outcome = .served, delay: Duration? = nil) {
+        let entry = SandboxRequest(vendor: vendor, method: http.method, path: http.path, query: http.query, status: status,
+                                   time: now, outcome: outcome, delay: delay)
         log.withLock { $0.append(entry) }
     }
 

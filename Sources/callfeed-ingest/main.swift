@@ -11,8 +11,9 @@ struct IngestCommand: AsyncParsableCommand {
         GET /readyz (Kafka reachable), GET /metrics (Prometheus). A webhook is answered 202 only after
         Kafka acknowledged its event (acks=all); 401 bad credentials, 400 unreadable body (kept in the
         dead-letter topic), 413 too large, 503 Kafka did not acknowledge in time (the vendor retries).
-        Secrets come from the environment through ${VAR} in the config file. SIGTERM: stop accepting,
-        finish in-flight requests, flush, exit 0.
+        Secrets come from the environment through ${VAR} in the config file. SIGTERM: new requests get 503,
+        in-flight ones finish, pollers finish their page, the producer is flushed, exit 0; all within
+        ingest.shutdown_grace_seconds, else the rest gets 503 and the exit code is 75.
         """)
 
     @Option(name: .long, help: "YAML config file (see docs/configuration.md).")
@@ -21,6 +22,10 @@ struct IngestCommand: AsyncParsableCommand {
     var dryRun = false
 
     func run() async throws {
-        try await Commands.runIngest(configPath: config, dryRun: dryRun)
+        do {
+            try await Commands.runIngest(configPath: config, dryRun: dryRun)
+        } catch is ShutdownIncomplete {
+            throw ExitCode(ShutdownIncomplete.exitCode)  // already logged
+        }
     }
 }

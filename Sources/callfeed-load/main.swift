@@ -13,7 +13,8 @@ struct LoadCommand: AsyncParsableCommand {
         valid CallEvents go to the dead-letter topic. GET /healthz and /metrics on load.metrics_port.
         The warehouse is load.sink (sqlite, postgres, clickhouse, bigquery) with its load.<sink>
         section; its schema is created or migrated on start (docs/warehouse.md).
-        SIGTERM: finish the batch, commit, leave the group, exit 0.
+        SIGTERM: finish the batch, commit, leave the group, exit 0; if the batch is not
+        done within load.shutdown_grace_seconds, exit 75 without committing it (it is read again).
         """)
 
     @Option(name: .long, help: "YAML config file (see docs/configuration.md).")
@@ -24,6 +25,10 @@ struct LoadCommand: AsyncParsableCommand {
     var dryRun = false
 
     func run() async throws {
-        try await Commands.runLoad(configPath: config, sink: sink, dryRun: dryRun)
+        do {
+            try await Commands.runLoad(configPath: config, sink: sink, dryRun: dryRun)
+        } catch is ShutdownIncomplete {
+            throw ExitCode(ShutdownIncomplete.exitCode)  // already logged
+        }
     }
 }

@@ -41,6 +41,40 @@ struct SandboxCommand: ParsableCommand {
     @Option(name: .customLong("odd-records"), help: "Deliberately broken records per account (bad time or phone).")
     var oddRecords: Int = 0
 
+    @Option(name: .customLong("rate-limit"),
+            help: "A vendor's budget, VENDOR=N/SECONDS[,N/SECONDS...] or VENDOR=none (repeatable), e.g. ctm=30/60.")
+    var rateLimits: [String] = []
+
+    @Flag(help: "Serve the test-only control endpoints under /_sandbox/ (faults, chaos, request log, stats, calls).")
+    var control = false
+
+    @Flag(name: .customLong("print-json"), help: "Print one JSON line (port, base URLs, credentials, accounts) instead of the summary.")
+    var printJSON = false
+
+    @Option(name: .customLong("chaos-storm-rate"), help: "Chaos: probability (0-1) that a request gets the vendor's 429.")
+    var chaosStormRate: Double = 0
+
+    @Option(name: .customLong("chaos-fail-rate"), help: "Chaos: probability (0-1) that a request gets a 5xx.")
+    var chaosFailRate: Double = 0
+
+    @Option(name: .customLong("chaos-slow-rate"), help: "Chaos: probability (0-1) that an answer is sent --chaos-slow-ms late.")
+    var chaosSlowRate: Double = 0
+
+    @Option(name: .customLong("chaos-slow-ms"), help: "Chaos: how late a slow answer is sent, in milliseconds.")
+    var chaosSlowMilliseconds: Int = 5000
+
+    @Option(name: .customLong("chaos-seed"), help: "Chaos: seed of the fault sequence (default: --seed).")
+    var chaosSeed: UInt64?
+
+    @Option(name: .customLong("chaos-retry-after"), help: "Chaos: Retry-After seconds on a 429 (negative: no header).")
+    var chaosRetryAfter: Int = 1
+
+    @Option(name: .customLong("chaos-fail-status"), help: "Chaos: a 5xx status to pick from (repeatable; default 500, 502, 503, 504).")
+    var chaosFailStatuses: [Int] = []
+
+    @Option(name: .customLong("chaos-vendor"), help: "Chaos: a vendor it applies to (repeatable; default every vendor).")
+    var chaosVendors: [String] = []
+
     mutating func validate() throws {
         if let from, Self.instant(from) == nil { throw ValidationError("--from must be YYYY-MM-DD or an RFC 3339 date-time") }
         if let to, Self.instant(to) == nil { throw ValidationError("--to must be YYYY-MM-DD or an RFC 3339 date-time") }
@@ -50,16 +84,54 @@ struct SandboxCommand: ParsableCommand {
         guard accounts >= 1, callsPerAccount >= 0, oddRecords >= 0 else {
             throw ValidationError("--accounts must be at least 1; --calls-per-account and --odd-records not negative")
         }
+        _ = try limits()
+        _ = try chaos()
+    }
+
+    /// `--rate-limit` by vendor.
+    func limits() throws -> [SandboxVendor: SandboxRateLimit] {
+        var limits: [SandboxVendor: SandboxRateLimit] = [:]
+        for text in rateLimits {
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let vendor = SandboxVendor(name: parts[0]),
+                  let limit = SandboxRateLimit.parse(parts[1], sendsRetryAfter: SandboxRateLimit.vendorDefault(for: vendor).sendsRetryAfter)
+            else { throw ValidationError("--rate-limit must be VENDOR=N/SECONDS[,N/SECONDS...] or VENDOR=none, got \(text)") }
+            limits[vendor] = limit
+        }
+        return limits
+    }
+
+    /// The chaos the `--chaos-*` options ask for; nil when every rate is 0.
+    func chaos() throws -> SandboxChaos? {
+        guard chaosStormRate > 0 || chaosFailRate > 0 || chaosSlowRate > 0 else { return nil }
+        guard chaosSlowMilliseconds >= 0 else { throw ValidationError("--chaos-slow-ms must not be negative") }
+        var vendors = Set(SandboxVendor.all)
+        if !chaosVendors.isEmpty {
+            vendors = Set(try chaosVendors.map { name in
+                guard let vendor = SandboxVendor(name: name) else { throw ValidationError("--chaos-vendor: unknown vendor \(name)") }
+                return vendor
+            })
+        }
+        do {
+            return try SandboxChaos(stormRate: chaosStormRate, failRate: chaosFailRate, slowRate: chaosSlowRate,
+                                    slowDelay: .milliseconds(chaosSlowMilliseconds), seed: chaosSeed ?? seed,
+                                    retryAfterSeconds: chaosRetryAfter < 0 ? nil : chaosRetryAfter,
+                                    failStatuses: chaosFailStatuses.isEmpty ? [500, 502, 503, 504] : chaosFailStatuses,
+                                    vendors: vendors)
+        } catch {
+            throw ValidationError(error.reason)
+        }
     }
 
     func run() throws {
         let configuration = SandboxConfiguration(seed: seed, accounts: accounts, callsPerAccount: callsPerAccount,
                                                  from: from.flatMap(Self.instant), to: to.flatMap(Self.instant),
-                                                 oddRecords: oddRecords)
+                                                 oddRecords: oddRecords, rateLimits: try limits(), controlEndpoints: control)
         let sandbox = VendorSandbox(configuration: configuration)
+        if let chaos = try chaos() { sandbox.faults.startChaos(chaos) }
         try sandbox.start(host: host, port: port)
         // Unbuffered, so a script reading the pipe sees the URLs at once.
-        FileHandle.standardOutput.write(Data((sandbox.summary() + "\n").utf8))
+        FileHandle.standardOutput.write(Data(((printJSON ? sandbox.summaryJSON() : sandbox.summary()) + "\n").utf8))
 
         let stopped = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
@@ -72,7 +144,9 @@ struct SandboxCommand: ParsableCommand {
         }
         stopped.wait()
         sandbox.stop()
-        FileHandle.standardOutput.write(Data("callfeed-sandbox: stopped, \(sandbox.requests.count) requests served\n".utf8))
+        // With --print-json, stdout holds the one JSON line only.
+        (printJSON ? FileHandle.standardError : FileHandle.standardOutput)
+            .write(Data("callfeed-sandbox: stopped, \(sandbox.requests.count) requests served\n".utf8))
         withExtendedLifetime(sources) {}
     }
 

@@ -6,6 +6,7 @@ import Foundation
 import HTTPClient
 import HTTPServer
 import Kafka
+import Logging
 import Prometheus
 @_spi(Testing) import Warehouse
 
@@ -32,7 +33,8 @@ final class Pipeline: @unchecked Sendable {
     let baseURL: String
     static let partitions: [Int32] = [0, 1, 2, 3]
 
-    init(batchSize: Int = 200, deliveryTimeoutMs: Int = 10_000) throws {
+    /// - Parameter logger: Where every part logs; default: the process-wide handler at `error`.
+    init(batchSize: Int = 200, deliveryTimeoutMs: Int = 10_000, logger: Logger? = nil) throws {
         cluster = try KafkaMockCluster(brokers: 1)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("callfeed-it-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -72,7 +74,7 @@ final class Pipeline: @unchecked Sendable {
         for topic in topics.all { try cluster.createTopic(topic, partitions: Int32(Self.partitions.count)) }
 
         let registry = PrometheusCollectorRegistry()
-        let logger = config.log.bootstrap(label: "pipeline-test")
+        let logger = logger ?? config.log.bootstrap(label: "pipeline-test")
         sink = try Builders.makeSink(config)
         loader = try Builders.makeLoader(config, sink: sink, registry: registry, logger: logger)
         try loader.prepare()

@@ -93,3 +93,22 @@ func waitUntil(_ timeout: Duration, _ condition: () -> Bool) -> Bool {
     }
     return condition()
 }
+
+/// Runs a command to completion (posix_spawn + waitpid, stdout and stderr to /dev/null) and returns
+/// its exit status. Foundation's `Process.waitUntilExit` is not used here: it was seen to miss the
+/// exit of `pg_ctl start`, whose server keeps running as a grandchild.
+func runToCompletion(_ arguments: [String]) -> Int32 {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    var pid: pid_t = 0
+    guard posix_spawn(&pid, arguments[0], &actions, nil, &argv, environ) == 0 else { return -1 }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    // WIFEXITED / WEXITSTATUS are macros.
+    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
+}

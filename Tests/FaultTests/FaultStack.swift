@@ -15,6 +15,11 @@ import Warehouse
 final class FaultStack {
     static let ctmSecret = "fault-suite-ctm-secret"
     static let ctmAccount = "12345"
+    /// A CTM webhook source signing with ``ctmSecret`` (the secret comes from the environment).
+    static let ctmWebhookSource = """
+          ctm:
+            - {name: ctm-main, account_id: "\(ctmAccount)", secrets: ["${CTM_SECRET}"]}
+        """
 
     let kafka: MockKafkaProcess
     let partitionCount: Int
@@ -34,9 +39,9 @@ final class FaultStack {
 
     /// - Parameters:
     ///   - warehouse: libpq connection string of the PostgreSQL to load into.
-    ///   - extraYAML: appended to the config (e.g. a `poll:` section, more sources).
+    ///   - sources: The `sources:` section's body, indented by two spaces.
     init(warehouse: String, brokers: Int = 3, partitions: Int = 4, batchSize: Int = 200,
-         extraSources: String = "", extraEnvironment: [String: String] = [:]) throws {
+         sources: String = FaultStack.ctmWebhookSource, extraEnvironment: [String: String] = [:]) throws {
         kafka = try MockKafkaProcess(brokers: brokers, partitions: partitions)
         partitionCount = partitions
         let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
@@ -46,7 +51,12 @@ final class FaultStack {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         configPath = directory.appendingPathComponent("callfeed.yaml").path
         let yaml = """
-        kafka: {bootstrap_servers: "${BOOTSTRAP}", delivery_timeout_ms: 5000}
+        kafka:
+          bootstrap_servers: "${BOOTSTRAP}"
+          delivery_timeout_ms: 5000
+          # A SIGKILLed loader's partitions move to the next member after the session timeout
+          # (librdkafka's default: 45 s); the scenarios kill loaders, so shorten it.
+          properties: {session.timeout.ms: "6000", heartbeat.interval.ms: "1000"}
         ingest: {listen_port: 0}
         load:
           sink: postgres
@@ -58,9 +68,7 @@ final class FaultStack {
         poll: {state_path: "\(directory.appendingPathComponent("state.db").path)"}
         log: {level: info, format: json}
         sources:
-          ctm:
-            - {name: ctm-main, account_id: "\(Self.ctmAccount)", secrets: ["${CTM_SECRET}"]}
-        \(extraSources)
+        \(sources)
         """
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
         environment = ["BOOTSTRAP": kafka.bootstrapServers, "WAREHOUSE": warehouse, "CTM_SECRET": Self.ctmSecret]
@@ -129,6 +137,14 @@ final class FaultStack {
         }
         var result: [String: String] = [:]
         for row in rows { if let id = row[0], let revision = row[1] { result[id] = revision } }
+        return result
+    }
+
+    /// How many rows of `calls` each `source_call_id` of `source` has.
+    func callIDs(source: String) -> [String: Int] {
+        guard let rows = try? reader._query("SELECT source_call_id FROM \"\(schema)\".calls WHERE source = $1", [source]) else { return [:] }
+        var result: [String: Int] = [:]
+        for row in rows { if let id = row[0] { result[id, default: 0] += 1 } }
         return result
     }
 

@@ -30,6 +30,7 @@ extension FaultSuite {
         stack.kafka.command("up all")
         let faultEnded = ContinuousClock.now
         group.wait()
+        let vendorDone = ContinuousClock.now - faultEnded
 
         let expectation = Expectation(deliveries, vendor.results)
         // While no broker was up nothing could be acknowledged; the refused ones were answered
@@ -37,6 +38,7 @@ extension FaultSuite {
         #expect(expectation.statuses[503, default: 0] > 0, "the outage never showed: \(expectation.statusSummary)")
         var figures = Conservation.Figures(scenario: "1 Kafka brokers down 30 s during a webhook flood")
         figures.add("acknowledged_while_brokers_down", acknowledgedDuringOutage)
+        figures.add("vendor_done_seconds_after_fault", String(format: "%.1f", Conservation.seconds(vendorDone)))
         try Conservation.check(stack, expectation, deliveries: deliveries.count, since: faultEnded, figures: &figures)
         #expect(stack.terminate(stack.ingest) == 0)
         #expect(stack.terminate(stack.load) == 0)

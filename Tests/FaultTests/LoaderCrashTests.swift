@@ -21,23 +21,24 @@ extension FaultSuite {
         vendor.deliver(deliveries, concurrency: 16)
         let expectation = Expectation(deliveries, vendor.results)
 
-        var kills = 0, killsWhileRowsGrew = 0
+        var kills = 0
         var rowsAtKills: [Int] = []
         for _ in 0..<10 {
             let before = stack.calls().count
             try stack.startLoad()
-            // Kill as soon as this loader has committed something (it is then in its stream of
-            // batches: the next one is being read, written or committed).
-            let grew = waitUntil(.seconds(30)) { stack.calls().count > before }
+            // Killed as soon as this loader has committed something: it is then in its stream
+            // of batches (the next one being read, written or committed). Joining the group takes
+            // up to the dead member's session timeout (6 s here).
+            let grew = waitUntil(.seconds(60)) { stack.calls().count > before }
+            #expect(grew, "loader \(kills + 1) loaded nothing in 60 s: \(stack.load?.stderr.value.suffix(1500) ?? "")")
+            guard grew else { break }
             Thread.sleep(forTimeInterval: Double.random(in: 0...0.1))
             stack.load?.killHard()
             kills += 1
-            if grew { killsWhileRowsGrew += 1 }
             rowsAtKills.append(stack.calls().count)
         }
         #expect(kills == 10)
-        // Most kills land while loading; if the backlog ran out early the scenario proved less.
-        #expect(killsWhileRowsGrew >= 8, "rows at each kill: \(rowsAtKills)")
+        // If the backlog ran out before the tenth kill, the scenario proved less.
         #expect(rowsAtKills.last.map { $0 < expectation.latest.count } == true,
                 "the backlog was loaded before the tenth kill: \(rowsAtKills)")
 

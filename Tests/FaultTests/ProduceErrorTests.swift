@@ -35,6 +35,7 @@ extension FaultSuite {
         }
         let faultEnded = ContinuousClock.now
         group.wait()
+        let vendorDone = ContinuousClock.now - faultEnded
 
         let expectation = Expectation(deliveries, vendor.results)
         // Each (event_id, revision) may be in the topic once per delivery attempt that reached the
@@ -59,6 +60,7 @@ extension FaultSuite {
         var figures = Conservation.Figures(scenario: "6 retriable Produce errors injected during a webhook flood")
         figures.add("produce_errors_injected", injected)
         figures.add("producer_duplicates", producerDuplicates)
+        figures.add("vendor_done_seconds_after_fault", String(format: "%.1f", Conservation.seconds(vendorDone)))
         try Conservation.check(stack, expectation, deliveries: deliveries.count, since: faultEnded, figures: &figures)
         #expect(stack.terminate(stack.load) == 0)
         #expect(stack.terminate(stack.ingest) == 0)

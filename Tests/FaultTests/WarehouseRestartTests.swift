@@ -32,6 +32,7 @@ extension FaultSuite {
         #expect(Self.run(control, "start") == 0)
         let faultEnded = ContinuousClock.now
         group.wait()
+        let vendorDone = ContinuousClock.now - faultEnded
 
         // The loader kept running, retried instead of dead-lettering, and caught up.
         #expect(stack.load?.isRunning == true)
@@ -41,19 +42,14 @@ extension FaultSuite {
         figures.add("rows_when_stopped", rowsAtStop)
         figures.add("acknowledged_by_end_of_outage", acknowledgedDuringOutage)
         figures.add("loader_retries_during_outage", Int(retries ?? 0))
+        figures.add("vendor_done_seconds_after_fault", String(format: "%.1f", Conservation.seconds(vendorDone)))
         try Conservation.check(stack, expectation, deliveries: deliveries.count, since: faultEnded, figures: &figures)
         #expect(stack.terminate(stack.load) == 0)
         #expect(stack.terminate(stack.ingest) == 0)
     }
 
     static func run(_ script: String, _ argument: String) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = [script, argument]
-        process.standardOutput = FileHandle.nullDevice
-        try? process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
+        runToCompletion(["/bin/sh", script, argument])
     }
 
     /// The sum of a Prometheus series' samples at `address`/metrics.

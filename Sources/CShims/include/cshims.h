@@ -25,11 +25,19 @@ CURLcode cshim_curl_getinfo_long(CURL *handle, CURLINFO info, long *value);
 // MARK: libmicrohttpd (MHD_start_daemon / MHD_get_daemon_info are variadic)
 /// Starts a daemon bound to `ipv4` (dotted quad) and `port` (0 = any free port), with the options
 /// CallFeed needs passed as an MHD_OPTION_ARRAY. Returns NULL on failure (errno tells why).
+/// `notify` (may be NULL) sees every connection start and close.
+/// `tls_cert_pem` and `tls_key_pem` (PEM text, both or neither): serve HTTPS (add MHD_USE_TLS to
+/// `flags`). MHD hands them to GnuTLS, which copies them, during this call: they need not outlive it.
 struct MHD_Daemon *cshim_mhd_start(unsigned int flags, const char *ipv4, uint16_t port,
                                    MHD_AccessHandlerCallback handler, void *handler_cls,
                                    MHD_RequestCompletedCallback completed, void *completed_cls,
+                                   MHD_NotifyConnectionCallback notify, void *notify_cls,
                                    unsigned int connection_limit, unsigned int connection_timeout_seconds,
-                                   size_t connection_memory_limit);
+                                   size_t connection_memory_limit,
+                                   const char *tls_cert_pem, const char *tls_key_pem);
+/// The connection's socket (MHD_get_connection_info is variadic); -1 if unknown. MHD owns it:
+/// never close it (shutdown() is how another thread makes MHD drop the connection).
+int cshim_mhd_connection_fd(struct MHD_Connection *connection);
 /// The port the daemon actually listens on (useful with port 0).
 uint16_t cshim_mhd_bound_port(struct MHD_Daemon *daemon);
 

@@ -1,2 +1,0 @@
-// Replaced by the fuzzer.
-enum CallFeedFuzzPlaceholder {}
