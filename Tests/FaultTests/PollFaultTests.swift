@@ -92,10 +92,10 @@ extension FaultSuite {
             return
         }
         // The vendor's real limit is 120 requests a minute; on top of it 15 % of requests get a
-        // 429 storm answer, 10 % a 5xx, 5 % an answer after 3 s (longer than our 2 s timeout).
+        // 429 storm answer, 10 % a 5xx, 10 % an answer after 3 s (longer than our 2 s timeout).
         let sandbox = try SandboxProcess(arguments: [
-            "--seed", "12", "--accounts", "2", "--calls-per-account", "900", "--rate-limit", "ctm=120/60",
-            "--chaos-storm-rate", "0.15", "--chaos-fail-rate", "0.1", "--chaos-slow-rate", "0.05",
+            "--seed", "12", "--accounts", "2", "--calls-per-account", "3000", "--rate-limit", "ctm=120/60",
+            "--chaos-storm-rate", "0.15", "--chaos-fail-rate", "0.1", "--chaos-slow-rate", "0.1",
             "--chaos-slow-ms", "3000", "--chaos-seed", "5",
         ])
         defer { sandbox.stop() }

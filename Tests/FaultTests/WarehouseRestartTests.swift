@@ -24,8 +24,8 @@ extension FaultSuite {
         Thread.detachNewThread { vendor.deliver(deliveries, concurrency: 2); group.leave() }
 
         #expect(waitUntil(.seconds(60)) { stack.calls().count >= 50 })
-        #expect(Self.run(control, "stop") == 0)
         let rowsAtStop = stack.calls().count
+        #expect(Self.run(control, "stop") == 0)
         Thread.sleep(forTimeInterval: 20)
         let acknowledgedDuringOutage = vendor.acknowledgedCount
         let retries = Self.metric("callfeed_load_retries_total", at: stack.loadMetricsAddress())
