@@ -100,7 +100,7 @@ let package = Package(
         ]),
         // Hostile input: a seeded mutation fuzzer over every webhook and vendor page parser.
         .target(name: "CallFeedFuzz", dependencies: [
-            "CallFeedCore", "CallFeedVendors", "CallFeedIngest", "CallFeedPoll", "HTTPServer",
+            "CallFeedCore", "CallFeedVendors", "CallFeedIngest", "CallFeedPoll", "HTTPServer", "HTTPClient",
         ]),
         .executableTarget(name: "callfeed-fuzz", dependencies: [
             "CallFeedFuzz", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,3 +1,4 @@
+import CallFeedTestSupport
 import CallFeedCore
 import Foundation
 import HTTPClient
@@ -10,29 +11,11 @@ import VendorSandbox
 @Suite struct DevModeEndToEndTests {
     /// The `callfeed` executable next to the test bundle (SwiftPM builds it with the tests).
     static func binary() throws -> URL {
-        let candidates = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("callfeed"),
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent(".build/debug/callfeed"),
-        ]
-        return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) },
-                            "callfeed binary not found; looked in \(candidates.map(\.path))")
+        try #require(TestBinaries.locate("callfeed"), "callfeed binary not found; looked in \(TestBinaries.candidates("callfeed").map(\.path))")
     }
 
     /// Collects a pipe's output on a background thread.
-    final class Output: Sendable {
-        private let text = Mutex("")
-        init(_ pipe: Pipe) {
-            let handle = pipe.fileHandleForReading
-            Thread.detachNewThread { [self] in
-                while case let data = handle.availableData, !data.isEmpty {
-                    let chunk = String(decoding: data, as: UTF8.self)
-                    text.withLock { $0 += chunk }
-                }
-            }
-        }
-        var value: String { text.withLock { $0 } }
-    }
+    typealias Output = CollectedOutput
 
     /// Starts `callfeed` with `arguments` (in `directory`), collecting its stdout and stderr.
     static func launch(_ arguments: [String], in directory: URL? = nil) throws -> (Process, Output, Output) {

@@ -1,3 +1,4 @@
+import CallFeedTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -57,31 +58,8 @@ final class ChildProcess: Sendable {
     /// Finds an executable of this package: next to the test bundle (`.build/debug/`), else under
     /// the package's `.build/debug`.
     static func binary(_ name: String) throws -> URL {
-        let candidates = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name),
-            Bundle.main.bundleURL.appendingPathComponent(name),
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent(".build/debug/\(name)"),
-        ]
-        return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) },
-                            "\(name) not found; looked in \(candidates.map(\.path))")
+        try #require(TestBinaries.locate(name), "\(name) not found; looked in \(TestBinaries.candidates(name).map(\.path))")
     }
-}
-
-/// A pipe's text, read on a background thread as it arrives.
-final class CollectedOutput: Sendable {
-    private let text = Mutex("")
-    init(_ pipe: Pipe) {
-        let handle = pipe.fileHandleForReading
-        Thread.detachNewThread { [self] in
-            while case let data = handle.availableData, !data.isEmpty {
-                let chunk = String(decoding: data, as: UTF8.self)
-                text.withLock { $0 += chunk }
-            }
-        }
-    }
-    var value: String { text.withLock { $0 } }
-    var lines: [Substring] { value.split(separator: "\n") }
 }
 
 /// Polls `condition` every 50 ms until it holds or `timeout` passes; its last value.

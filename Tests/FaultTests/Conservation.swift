@@ -1,4 +1,5 @@
 import CallFeedCore
+import CallFeedTestSupport
 import Foundation
 import Kafka
 import Synchronization

@@ -78,6 +78,21 @@ final class FaultStack {
         reader = try #require(try Builders.makeSink(config) as? PostgresSink)
     }
 
+    /// The shared test PostgreSQL, or nil when there is none (an issue when servers are required).
+    static func sharedWarehouse() -> String? {
+        guard let warehouse = TestServers.postgres else {
+            if TestServers.required { Issue.record("no PostgreSQL: scripts/test.sh starts one") }
+            return nil
+        }
+        return warehouse
+    }
+
+    /// Starts the loader, then the ingest, and returns a vendor that posts webhooks to it.
+    func startWebhookPipeline() throws -> WebhookVendor {
+        try startLoad()
+        return WebhookVendor(address: try startIngest())
+    }
+
     /// Stops everything and drops the schema.
     func tearDown() {
         for child in [ingest, load].compactMap({ $0 }) where child.isRunning { child.killHard() }

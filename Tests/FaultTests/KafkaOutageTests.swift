@@ -6,20 +6,13 @@ import Testing
 extension FaultSuite {
 @Suite struct KafkaOutageTests {
     @Test func brokersDownForThirtySecondsDuringAWebhookFlood() throws {
-        guard let warehouse = TestServers.postgres else {
-            if TestServers.required { Issue.record("no PostgreSQL: scripts/test.sh starts one") }
-            return
-        }
+        guard let warehouse = FaultStack.sharedWarehouse() else { return }
         let stack = try FaultStack(warehouse: warehouse)
         defer { stack.tearDown() }
-        try stack.startLoad()
-        let address = try stack.startIngest()
+        let vendor = try stack.startWebhookPipeline()
 
         let deliveries = WebhookVendor.plan(calls: 1200, resends: 200, updates: 200)
-        let vendor = WebhookVendor(address: address)
-        let group = DispatchGroup()
-        group.enter()
-        Thread.detachNewThread { vendor.deliver(deliveries, concurrency: 16); group.leave() }
+        let group = vendor.deliverInBackground(deliveries, concurrency: 16)
 
         // A third in, Kafka goes away for 30 s.
         #expect(waitUntil(.seconds(60)) { vendor.acknowledgedCount >= deliveries.count / 3 })

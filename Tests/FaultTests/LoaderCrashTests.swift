@@ -6,10 +6,7 @@ import Testing
 extension FaultSuite {
 @Suite struct LoaderCrashTests {
     @Test func loaderKilledTenTimesWhileLoading() throws {
-        guard let warehouse = TestServers.postgres else {
-            if TestServers.required { Issue.record("no PostgreSQL: scripts/test.sh starts one") }
-            return
-        }
+        guard let warehouse = FaultStack.sharedWarehouse() else { return }
         // Small batches, so a kill lands between many transactions and inside some.
         let stack = try FaultStack(warehouse: warehouse, batchSize: 25)
         defer { stack.tearDown() }

@@ -30,10 +30,7 @@ extension FaultSuite {
     }
 
     @Test func ingestKilledMidPaginationResumesFromItsCheckpoint() throws {
-        guard let warehouse = TestServers.postgres else {
-            if TestServers.required { Issue.record("no PostgreSQL: scripts/test.sh starts one") }
-            return
-        }
+        guard let warehouse = FaultStack.sharedWarehouse() else { return }
         // 2 accounts x 1,500 calls over 7 days: 10 pages of 150 per account.
         let sandbox = try SandboxProcess(arguments: ["--seed", "11", "--accounts", "2", "--calls-per-account", "1500"])
         defer { sandbox.stop() }
@@ -87,10 +84,7 @@ extension FaultSuite {
     }
 
     @Test func vendorStormsOf429And5xxAndTimeouts() throws {
-        guard let warehouse = TestServers.postgres else {
-            if TestServers.required { Issue.record("no PostgreSQL: scripts/test.sh starts one") }
-            return
-        }
+        guard let warehouse = FaultStack.sharedWarehouse() else { return }
         // The vendor's real limit is 120 requests a minute; on top of it 15 % of requests get a
         // 429 storm answer, 10 % a 5xx, 10 % an answer after 3 s (longer than our 2 s timeout).
         let sandbox = try SandboxProcess(arguments: [

@@ -9,20 +9,13 @@ import Testing
 extension FaultSuite {
 @Suite struct ProduceErrorTests {
     @Test func retriableProduceErrorsAddNoDuplicates() throws {
-        guard let warehouse = TestServers.postgres else {
-            if TestServers.required { Issue.record("no PostgreSQL: scripts/test.sh starts one") }
-            return
-        }
+        guard let warehouse = FaultStack.sharedWarehouse() else { return }
         let stack = try FaultStack(warehouse: warehouse)
         defer { stack.tearDown() }
-        try stack.startLoad()
-        let address = try stack.startIngest()
+        let vendor = try stack.startWebhookPipeline()
 
         let deliveries = WebhookVendor.plan(calls: 500, resends: 100, updates: 100)
-        let vendor = WebhookVendor(address: address)
-        let group = DispatchGroup()
-        group.enter()
-        Thread.detachNewThread { vendor.deliver(deliveries, concurrency: 8); group.leave() }
+        let group = vendor.deliverInBackground(deliveries, concurrency: 8)
         // Errors a leader change, a slow replica or a timeout give, in waves while the flood runs
         // (Produce is Kafka API key 0).
         let errors = ["NOT_LEADER_FOR_PARTITION", "REQUEST_TIMED_OUT", "NOT_ENOUGH_REPLICAS",

@@ -13,15 +13,11 @@ extension FaultSuite {
         }
         let stack = try FaultStack(warehouse: warehouse)
         defer { stack.tearDown() }
-        try stack.startLoad()
-        let address = try stack.startIngest()
+        let vendor = try stack.startWebhookPipeline()
 
         let deliveries = WebhookVendor.plan(calls: 600, resends: 100, updates: 100)
-        let vendor = WebhookVendor(address: address)
-        let group = DispatchGroup()
-        group.enter()
-        // Slow enough that deliveries continue through the outage.
-        Thread.detachNewThread { vendor.deliver(deliveries, concurrency: 2); group.leave() }
+        // Two senders: deliveries go on while the warehouse is down.
+        let group = vendor.deliverInBackground(deliveries, concurrency: 2)
 
         #expect(waitUntil(.seconds(60)) { stack.calls().count >= 50 })
         let rowsAtStop = stack.calls().count

@@ -82,6 +82,17 @@ final class WebhookVendor: Sendable {
         group.wait()
     }
 
+    /// ``deliver(_:concurrency:deadline:)`` on a thread of its own; wait on the group for the end.
+    func deliverInBackground(_ deliveries: [Delivery], concurrency: Int) -> DispatchGroup {
+        let group = DispatchGroup()
+        group.enter()
+        Thread.detachNewThread { [self] in
+            deliver(deliveries, concurrency: concurrency)
+            group.leave()
+        }
+        return group
+    }
+
     private func send(_ delivery: Delivery, index: Int, client: HTTPClient, until end: ContinuousClock.Instant) {
         var backoff = 0.1
         while ContinuousClock.now < end && !stopped.load(ordering: .relaxed) {
