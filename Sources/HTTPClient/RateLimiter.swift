@@ -81,7 +81,9 @@ public final class RateLimiter: Sendable {
             for w in windows where s.starts.filter({ $0 > t - Self.ms(w.period) }).count >= w.limit { return nil }
             s.starts.append(t)
             let horizon = t - longest
-            if let first = s.starts.firstIndex(where: { $0 > horizon }), first > 0 { s.starts.removeFirst(first) }
+            // Starts older than the longest window count for nothing (all of them, with no window).
+            let expired = s.starts.firstIndex(where: { $0 > horizon }) ?? s.starts.count
+            if expired > 0 { s.starts.removeFirst(expired) }
             return s.starts
         }
         guard let recorded else { return false }

@@ -1,4 +1,5 @@
 import CallFeedCore
+import CallFeedIngest
 import CallFeedTestSupport
 import Foundation
 import HTTPClient
@@ -118,6 +119,35 @@ import Testing
         #expect(dead.first?.header("reason")?.contains("invalid JSON") == true)
         #expect(dead.first?.header("source") == "callkeeper")
         #expect(dead.first?.header("stage") == "ingest")
+    }
+
+    /// The signed routes reject what they cannot read the same way: 400 with the reason, the body
+    /// kept in the dead-letter topic under its vendor, nothing on the calls or raw topics.
+    @Test func signedRoutesDeadLetterWhatTheyCannotRead() throws {
+        let pipeline = try Pipeline()
+        defer { pipeline.stop() }
+        let ctmBody = Array(#"{"id": 91000001, "direction": "inbound", "#.utf8)
+        let ctm = try pipeline.postCTM(ctmBody)
+        #expect(ctm.status == 400)
+        // CallRail's legacy body names no call (`resource_id`): signed, parsed, and still unusable.
+        let callRailBody = Array(#"{"id": 1234, "answered": true}"#.utf8)
+        let callRail = try HTTPClient().request(
+            "POST", pipeline.baseURL + "/webhooks/callrail",
+            headers: [("Content-Type", "application/json"),
+                      ("Signature", CallRailWebhookRoute.signature(key: Pipeline.callRailSigningKey, body: callRailBody))],
+            body: callRailBody)
+        #expect(callRail.status == 400)
+        #expect(callRail.bodyText.contains("resource_id"))
+
+        let dead = try pipeline.readAll(pipeline.topics.deadLetters, expecting: 2)
+        let bySource = Dictionary(dead.map { ($0.header("source") ?? "", $0) }, uniquingKeysWith: { first, _ in first })
+        #expect(bySource["ctm"]?.value == ctmBody)
+        #expect(bySource["ctm"]?.header("reason")?.contains("invalid JSON") == true)
+        #expect(bySource["callrail"]?.value == callRailBody)
+        #expect(bySource["callrail"]?.header("reason")?.contains("resource_id") == true)
+        #expect(dead.allSatisfy { $0.header("stage") == "ingest" })
+        #expect(try pipeline.count(pipeline.topics.calls) == 0)
+        #expect(try pipeline.count(pipeline.topics.raw) == 0)
     }
 
     @Test func jsonWithoutACallIsAlso400AndDeadLettered() throws {

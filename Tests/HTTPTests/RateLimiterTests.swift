@@ -31,6 +31,17 @@ import Testing
         #expect(limiter.delayBeforeNextRequest() == .milliseconds(100_000 - 30_001 + 1))
     }
 
+    /// Without windows nothing limits, so nothing is kept: the history neither grows per request
+    /// nor is written (it once grew by one entry per request, found by the fuzzer's slowdown).
+    @Test func aLimiterWithoutWindowsKeepsNoHistory() {
+        let clock = Clock()
+        let history = MemoryHistory()
+        let limiter = RateLimiter(windows: [], history: history, now: clock.read)
+        for _ in 0..<1_000 { limiter.acquire(); clock.advance(1) }
+        #expect(limiter.recentStarts(within: .seconds(3600)) == 0)
+        #expect(history.load().isEmpty)
+    }
+
     @Test func historySurvivesARestart() {
         let clock = Clock()
         let history = MemoryHistory()
