@@ -12,15 +12,15 @@ extension FaultSuite {
         let ctm = try #require(sandbox.vendor("ctm"))
         let base = try #require(ctm["base_url"]?.text)
         let key = try #require(ctm["credentials"]?["access_key"]?.text)
-        let secret = try #require(ctm["credentials"]?["secret_key"]?.text)
         let start = try #require(sandbox.info["from"]?.text?.prefix(10))
+        // The secret key comes from the environment (CTM_POLL_SECRET), as it would in production.
         return """
           ctm:
             - name: ctm-sandbox
               poll: {base_url: "\(base)", access_key: "\(key)", secret_key: "${CTM_POLL_SECRET}", start: "\(start)",
                      chunk_days: 7, interval_seconds: 5, lookback_hours: 1, entities: [],
                      rate_limits: \(rateLimits), max_retries: \(maxRetries), timeout_seconds: \(timeoutSeconds)}
-        """ + "\n" + "  # secret \(secret.isEmpty ? "missing" : "from CTM_POLL_SECRET")"
+        """
     }
 
     /// Calls-page requests (`/accounts/<id>/calls?...page=N`) the sandbox answered 200.

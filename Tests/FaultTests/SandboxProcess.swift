@@ -24,7 +24,8 @@ final class SandboxProcess: Sendable {
 
     func vendor(_ name: String) -> JSONValue? { info["vendors"]?[name] }
 
-    /// GET or POST a control endpoint (`stats`, `requests?vendor=ctm`, `calls?vendor=ctm&records=0`, ...).
+    /// GET, POST or DELETE a control endpoint (`stats`, `requests?vendor=ctm`, `calls?vendor=ctm&records=0`, ...).
+    @discardableResult
     func call(_ method: String = "GET", _ path: String, body: String? = nil) throws -> JSONValue {
         let response = try HTTPClient().request(method, "\(control)/\(path)", headers: [("Content-Type", "application/json")],
                                                 body: body.map { Array($0.utf8) } ?? [])

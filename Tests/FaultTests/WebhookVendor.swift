@@ -137,6 +137,8 @@ struct Expectation {
     var latest: [String: String] = [:]
     /// Every acknowledged (event_id, revision).
     var acknowledged: Set<EventRevision> = []
+    /// How many 2xx answers each acknowledged revision got (a re-send is acknowledged again).
+    var acknowledgements: [EventRevision: Int] = [:]
     var unacknowledged = 0
     var attempts = 0
     var statuses: [Int: Int] = [:]
@@ -149,6 +151,7 @@ struct Expectation {
             for (status, count) in outcome.statuses { statuses[status, default: 0] += count }
             guard let ack = outcome.acknowledged else { unacknowledged += 1; continue }
             acknowledged.insert(ack)
+            acknowledgements[ack, default: 0] += 1
             if delivery.version >= newest[ack.eventID, default: -1] {
                 newest[ack.eventID] = delivery.version
                 latest[ack.eventID] = ack.revision
