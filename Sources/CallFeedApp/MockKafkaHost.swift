@@ -26,7 +26,8 @@ public enum MockKafkaHost {
         let ready: [String: Any] = ["bootstrap_servers": cluster.bootstrapServers, "brokers": Int(brokers), "topics": topics]
         emit(String(decoding: try JSONSerialization.data(withJSONObject: ready, options: [.sortedKeys]), as: UTF8.self))
 
-        for signalNumber in [SIGTERM, SIGINT] { signal(signalNumber, { _ in exit(0) }) }
+        // The cluster lives in memory: nothing to flush, so exit at once (`_exit` is async-signal-safe).
+        for signalNumber in [SIGTERM, SIGINT] { signal(signalNumber, { _ in _exit(0) }) }
         while let line = readLine() {
             let command = line.trimmingCharacters(in: .whitespaces)
             guard !command.isEmpty else { continue }

@@ -54,21 +54,17 @@ struct Conservation {
         #expect(revisions.values.allSatisfy { $0 == 1 })
 
         let topic = try stack.consumeAll(Topics().calls)
-        var copies: [EventRevision: Int] = [:]
-        for message in topic {
-            guard let value = try? JSONValue.parse(message.value), let id = value["event_id"]?.text,
-                  let revision = value["revision"]?.text else { continue }
-            copies[EventRevision(eventID: id, revision: revision), default: 0] += 1
-        }
+        let copies = FaultStack.copiesByRevision(topic)
         let distinct = Set(copies.keys)
         // Each 2xx means Kafka acknowledged one more copy. Fewer copies than 2xx answers is not a
         // loss of data (the revision is there), but it is an acknowledged record the log lacks:
         // counted, and asserted only for revisions (above), see docs/reliability.md.
-        let copiesMissing = expectation.acknowledgements.reduce(0) { $0 + max(0, $1.value - copies[$1.key, default: 0]) }
+        let copiesMissing = expectation.copiesMissing(from: copies)
         let raw = try stack.consumeAll(Topics().raw)
         // Kafka holds at least every acknowledged event (it may hold more: one that was produced
         // but answered 503 because its acknowledgement came too late, which the vendor re-sent).
-        #expect(expectation.acknowledged.isSubset(of: distinct))
+        let notInTopic = expectation.acknowledged.subtracting(distinct)
+        #expect(notInTopic.count == 0, "acknowledged revisions missing from the calls topic: \(Array(notInTopic.prefix(5)))")
         let loadDeadLetters = try stack.deadLetters(stage: "load")
         #expect(loadDeadLetters.isEmpty, "the loader dead-lettered \(loadDeadLetters.count): \(loadDeadLetters.first?.header("reason") ?? "")")
 

@@ -195,6 +195,17 @@ final class FaultStack {
         return messages
     }
 
+    /// How many copies of each (event_id, revision) the calls-topic `messages` hold.
+    static func copiesByRevision(_ messages: [KafkaMessage]) -> [EventRevision: Int] {
+        var copies: [EventRevision: Int] = [:]
+        for message in messages {
+            guard let value = try? JSONValue.parse(message.value), let id = value["event_id"]?.text,
+                  let revision = value["revision"]?.text else { continue }
+            copies[EventRevision(eventID: id, revision: revision), default: 0] += 1
+        }
+        return copies
+    }
+
     /// Dead letters written by a stage (`ingest`, `poll`, `load`).
     func deadLetters(stage: String) throws -> [KafkaMessage] {
         try consumeAll(Topics().deadLetters).filter { $0.header("stage") == stage }

@@ -34,13 +34,7 @@ extension FaultSuite {
         // Each (event_id, revision) may be in the topic once per delivery attempt that reached the
         // producer (a vendor re-send is a new attempt), never more: more would be the producer
         // duplicating on retry.
-        let topic = try stack.consumeAll(Topics().calls)
-        var copies: [EventRevision: Int] = [:]
-        for message in topic {
-            guard let value = try? JSONValue.parse(message.value), let id = value["event_id"]?.text,
-                  let revision = value["revision"]?.text else { continue }
-            copies[EventRevision(eventID: id, revision: revision), default: 0] += 1
-        }
+        let copies = FaultStack.copiesByRevision(try stack.consumeAll(Topics().calls))
         var attemptsByRevision: [EventRevision: Int] = [:]
         for outcome in vendor.results.values {
             guard let ack = outcome.acknowledged else { continue }
@@ -58,7 +52,7 @@ extension FaultSuite {
         // shortfall, and whatever conservation check it breaks, is recorded as a known issue, so
         // every run shows it without failing CI on a defect not yet located. With nothing missing,
         // the checks are as strict as in every other scenario.
-        let missing = expectation.acknowledgements.reduce(0) { $0 + max(0, $1.value - copies[$1.key, default: 0]) }
+        let missing = expectation.copiesMissing(from: copies)
         if missing > 0 {
             withKnownIssue("\(missing) acknowledged record(s) missing from the mock cluster's log under injected Produce errors",
                            isIntermittent: true) {

@@ -159,6 +159,11 @@ struct Expectation {
         }
     }
 
+    /// Acknowledged copies the topic lacks: each 2xx is one more copy Kafka confirmed.
+    func copiesMissing(from copies: [EventRevision: Int]) -> Int {
+        acknowledgements.reduce(0) { $0 + max(0, $1.value - copies[$1.key, default: 0]) }
+    }
+
     /// Compact status counts for the figures: `202:900 503:120 0:4`.
     var statusSummary: String {
         statuses.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " ")
