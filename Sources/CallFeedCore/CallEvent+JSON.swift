@@ -34,12 +34,7 @@ extension CallEvent {
     /// Decodes an event from the calls topic.
     /// - Throws: ``CallEventDecodingError`` naming what is wrong (for the dead-letter record).
     public static func decode(_ bytes: some Collection<UInt8>) throws(CallEventDecodingError) -> CallEvent {
-        let event: CallEvent
-        do {
-            event = try JSONDecoder().decode(CallEvent.self, from: Data(bytes))
-        } catch {
-            throw CallEventDecodingError(reason: "not a CallEvent v1: \(error)")
-        }
+        let event = try fromWire(Array(bytes))  // CallEvent+Decode.swift: JSONDecoder's rules, a quarter of its cost
         guard event.schemaVersion == schemaVersion else {
             throw CallEventDecodingError(reason: "unsupported schema_version \(event.schemaVersion)")
         }

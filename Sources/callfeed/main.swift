@@ -12,7 +12,7 @@ struct CallFeedCommand: AsyncParsableCommand {
         (Kafka -> warehouse), which scale independently. `callfeed dev` runs all of it in one
         process with no external services. Configuration: docs/configuration.md.
         """,
-        subcommands: [Dev.self, Poll.self, Backfill.self, Check.self, CheckConfig.self, WarehouseCommand.self, MockKafka.self])
+        subcommands: [Dev.self, Poll.self, Backfill.self, Check.self, CheckConfig.self, WarehouseCommand.self, MockKafka.self, BenchCommand.self])
 
     struct Dev: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -150,6 +150,32 @@ struct CallFeedCommand: AsyncParsableCommand {
             @Option(name: .long, help: "Calls per pass.") var events = 20_000
             @Option(name: .long, help: "Events per warehouse transaction (the loader's load.batch_size).") var batch = 500
             func run() throws { try Commands.runWarehouseBench(configPath: warehouse.config, sink: warehouse.sink, events: events, batchSize: batch) }
+        }
+    }
+
+    struct BenchCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "bench",
+            abstract: "Benchmark helpers (bench/run.sh, docs/performance.md).",
+            subcommands: [Produce.self])
+
+        struct Produce: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Publish N synthetic CallEvents to the calls topic and print events/s (fills a topic for the loader benchmark).",
+                discussion: """
+                The events are the ones `callfeed warehouse bench` writes (source `callfeed-bench`, one account per \
+                run). Uses kafka.* from the config, acks=all; fails if any event is not acknowledged.
+                """)
+            @Option(name: .long, help: "YAML config (kafka.bootstrap_servers, kafka.topic_prefix).") var config: String
+            @Option(name: .long, help: "Events to publish.") var events = 100_000
+            @Option(name: .long, help: "Revision of every call (0 = first; publish again with 1 for updates).") var revision = 0
+            @Option(name: .customLong("run"), help: "Run number (the calls' account id); random when omitted.") var runNumber: UInt32?
+            @Option(name: .long, help: "Messages waiting for acknowledgement at most.") var inflight = 20_000
+            @Option(name: .long, help: "Partitions of the calls topic (to check that the topic holds every event).") var partitions: Int32 = 6
+            func run() throws {
+                try Commands.runBenchProduce(configPath: config, events: events, revision: revision, run: runNumber, inflight: inflight,
+                                             partitions: partitions)
+            }
         }
     }
 
