@@ -64,6 +64,11 @@ class Proc:
             return None
         return None
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the process so far (all threads)."""
+        fields = Path(f"/proc/{self.p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self, timeout: float = 20) -> None:
         if self.p.poll() is None:
             self.p.send_signal(signal.SIGTERM)
@@ -116,6 +121,24 @@ def run_json(argv: list[str], cpus: str | None = None, timeout: float = 3600, en
     if r.returncode != 0:
         raise SystemExit(f"bench: {' '.join(argv)} failed ({r.returncode}):\n{r.stderr[-3000:]}\n{r.stdout[-2000:]}")
     return [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+
+
+def run_measured(argv: list[str], work: Path, name: str, env=None, timeout: float = 3600) -> tuple[str, float, int]:
+    """Runs a command to its end; returns its stdout, its CPU seconds (user + system, from wait4) and exit code."""
+    out_path, err_path = work / f"{name}.out", work / f"{name}.err"
+    with open(out_path, "wb") as out, open(err_path, "ab") as err:
+        p = subprocess.Popen(argv, stdout=out, stderr=err, env={**os.environ, **(env or {})})
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                p.kill()
+                raise SystemExit(f"bench: {name} ran past {timeout} s")
+            time.sleep(0.02)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return out_path.read_text(), usage.ru_utime + usage.ru_stime, p.returncode
 
 
 def metric(url: str, name: str) -> float:
@@ -261,8 +284,11 @@ def bench_ingest(a, report: Report, rss: dict) -> None:
                     continue
                 wait_http(f"http://127.0.0.1:{port}/healthz")
                 path = f"/webhooks/callkeeper?token={TOKEN}"
+                cpu_before = proc.cpu_seconds()
                 r = run_json(loadgen + ["--port", str(port), "--path", path, "--connections", str(a.connections)],
                              cpus=client_cpu)[-1]
+                # CPU per answered request over the whole run (warm-up included in both counts).
+                r["cpu_us"] = (proc.cpu_seconds() - cpu_before) * 1e6 / max(1, sum(r.get("status", {}).values()))
                 closed[target].append(r)
                 for rate in a.rates:
                     r = run_json(loadgen + ["--port", str(port), "--path", path, "--connections", str(a.open_connections),
@@ -285,10 +311,11 @@ def bench_ingest(a, report: Report, rss: dict) -> None:
     for t in targets:
         runs = closed[t]
         non2xx = sum(n for r in runs for code, n in r.get("status", {}).items() if not code.startswith("2"))
+        cpu = fmt(med(runs, "cpu_us")) if all("cpu_us" in r for r in runs) else "–"
         rows.append([t, fmt(med(runs, "rps")), " / ".join(fmt(r["rps"]) for r in runs), fmt(med(runs, "p50_ms"), 2),
-                     fmt(med(runs, "p99_ms"), 2), str(non2xx), fmt(cf / med(runs, "rps"), 2) if t != "callfeed" else "1"])
+                     fmt(med(runs, "p99_ms"), 2), str(non2xx), cpu, fmt(cf / med(runs, "rps"), 2) if t != "callfeed" else "1"])
     report.table(f"Webhook ingest, closed loop, {a.connections} connections, {a.seconds} s per run, median of {a.repeat}",
-                 ["target", "req/s", "runs", "p50 ms", "p99 ms", "non-2xx", "callfeed / target"], rows)
+                 ["target", "req/s", "runs", "p50 ms", "p99 ms", "non-2xx", "server CPU µs/request", "callfeed / target"], rows)
     rows = []
     for (t, rate), runs in sorted(opened.items(), key=lambda kv: (kv[0][1], targets.index(kv[0][0]))):
         rows.append([t, str(rate), fmt(med(runs, "rps")), fmt(med(runs, "p50_ms"), 2), fmt(med(runs, "p99_ms"), 2),
@@ -309,54 +336,63 @@ def bench_ingest(a, report: Report, rss: dict) -> None:
 # 2. Loader
 
 
-def drain(a, name: str, cfg: Path, sink: str, metrics_port: int, expected: int, rss: dict) -> dict:
-    """Starts callfeed-load and waits until it has committed `expected` messages."""
+def load_in_chunks(a, name: str, bootstrap: str, sink: str, sqlite_path: Path, schema: str, partitions: int,
+                   chunk: int, rss: dict) -> dict:
+    """Times callfeed-load through `a.events` CallEvents, published `chunk` at a time.
+
+    The mock cluster drops older messages beyond a few MB per partition (rdkafka_mock.c), so 1M
+    events (about 1 GB) cannot wait in it at once. The loader runs throughout; each chunk is
+    published while it idles, then timed from "published" to "committed" (its /metrics counter).
+    """
+    cfg = write_config(a.work, name, bootstrap=bootstrap, metrics_port=18604, sqlite=sqlite_path, postgres=a.postgres,
+                       schema=schema, group=f"bench-{name}")
     proc = Proc(name, [str(a.bin / "callfeed-load"), "--config", str(cfg), "--sink", sink], a.work)
-    started = time.monotonic()
-    first = None
-    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    url = f"http://127.0.0.1:{18604}/metrics"
+    busy, cpu_total, produced, publish_rates = 0.0, 0.0, 0, []
     try:
-        done = 0.0
-        while done < expected:
-            if proc.p.poll() is not None:
-                raise SystemExit(f"bench: {name} exited ({proc.p.returncode}); see {a.work}/{name}.err")
-            try:
-                done = metric(url, "callfeed_load_messages_total")
-            except OSError:
-                done = 0
-            if done > 0 and first is None:
-                first = (time.monotonic(), done)
-            if time.monotonic() - started > a.timeout:
-                raise SystemExit(f"bench: {name} loaded {done} of {expected} in {a.timeout} s")
-            time.sleep(0.05)
-        ended = time.monotonic()
+        wait_http(f"http://127.0.0.1:18604/healthz")
+        base_run = (os.getpid() * 1000 + int(time.time())) % 4_000_000_000
+        for index in range(-(-a.events // chunk)):
+            count = min(chunk, a.events - produced)
+            out = run_json([str(a.bin / "callfeed"), "bench", "produce", "--config", str(cfg), "--events", str(count),
+                            "--partitions", str(partitions), "--run", str(base_run + index)])[-1]
+            publish_rates.append(out["events_per_s"])
+            produced += count
+            began = time.monotonic()
+            cpu_before = proc.cpu_seconds()
+            while metric(url, "callfeed_load_messages_total") < produced:
+                if proc.p.poll() is not None:
+                    raise SystemExit(f"bench: {name} exited ({proc.p.returncode}); see {a.work}/{name}.err")
+                if time.monotonic() - began > a.timeout:
+                    raise SystemExit(f"bench: {name} did not load chunk {index + 1} in {a.timeout} s")
+                time.sleep(0.05)
+            busy += time.monotonic() - began
+            cpu_total += proc.cpu_seconds() - cpu_before
         rss.setdefault(f"callfeed-load ({sink})", []).append(proc.peak_rss_mb())
     finally:
         proc.stop()
-    t0, n0 = first
-    return {"wall": ended - started, "rate": (expected - n0) / max(ended - t0, 1e-9), "rate_wall": expected / (ended - started)}
+    return {"seconds": busy, "rate": produced / busy, "cpu_us": cpu_total * 1e6 / produced,
+            "publish_rate": median(publish_rates)}
 
 
 def bench_loader(a, report: Report, rss: dict) -> None:
     n = a.events
-    # The mock cluster keeps about 5 MB per partition and drops older messages (rdkafka_mock.c);
-    # a CallEvent is about 1 KB, so the topic gets a partition per 4,000 events.
-    partitions = max(6, -(-n // 4000))
+    # The mock cluster drops a partition's oldest messages beyond about 5 MB (rdkafka_mock.c; measured:
+    # 100,000 events into 6 partitions left 31,439), so the events wait in it 20,000 at a time;
+    # `callfeed bench produce` fails if any chunk was not kept whole.
+    chunk = min(n, 20_000)
+    partitions = 6
     rows = []
     ratios = {}
-    for repeat in range(a.repeat):
+    for repeat in range(a.loader_repeat):
         kafka = MockKafka(a.bin, a.work, None, partitions=partitions)
         tag = f"r{os.getpid()}_{repeat}"
         sqlite_path = a.work / f"loader-{tag}.sqlite"
         try:
-            cfg = write_config(a.work, "loader", bootstrap=kafka.bootstrap, metrics_port=18604, sqlite=sqlite_path,
-                               postgres=a.postgres, schema=f"cf_{tag}", group=f"bench-{tag}-sqlite")
-            produced = run_json([str(a.bin / "callfeed"), "bench", "produce", "--config", str(cfg), "--events", str(n),
-                                 "--partitions", str(partitions)])[-1]
-            lite = drain(a, "callfeed-load-sqlite", cfg, "sqlite", 18604, n, rss)
-            cfg = write_config(a.work, "loader", bootstrap=kafka.bootstrap, metrics_port=18604, sqlite=sqlite_path,
-                               postgres=a.postgres, schema=f"cf_{tag}", group=f"bench-{tag}-postgres")
-            pg = drain(a, "callfeed-load-postgres", cfg, "postgres", 18604, n, rss) if a.postgres else None
+            lite = load_in_chunks(a, f"load-sqlite-{tag}", kafka.bootstrap, "sqlite", sqlite_path, f"cf_{tag}", partitions,
+                                  chunk, rss)
+            pg = load_in_chunks(a, f"load-postgres-{tag}", kafka.bootstrap, "postgres", sqlite_path, f"cf_{tag}",
+                                partitions, chunk, rss) if a.postgres else None
         finally:
             kafka.stop()
         # References: the same rows CallFeed wrote (calls + call_revisions), loaded the plain way.
@@ -370,16 +406,17 @@ def bench_loader(a, report: Report, rss: dict) -> None:
             psql(a.postgres, f"DROP SCHEMA cf_{tag} CASCADE; DROP SCHEMA copy_{tag} CASCADE")
         for path in a.work.glob(f"*{tag}.sqlite*"):
             path.unlink()
-        rows.append([str(repeat + 1), fmt(produced["events_per_s"]), fmt(lite["rate"]), fmt(raw_rate),
+        rows.append([str(repeat + 1), fmt(lite["publish_rate"]), fmt(lite["rate"]), fmt(raw_rate),
                      fmt(lite["rate"] / raw_rate, 2), fmt(pg["rate"]) if pg else "–", fmt(copy_rate),
-                     fmt(pg["rate"] / copy_rate, 2) if pg else "–", fmt(lite["wall"], 1), fmt(pg["wall"], 1) if pg else "–"])
+                     fmt(pg["rate"] / copy_rate, 2) if pg else "–", fmt(lite["cpu_us"]), fmt(pg["cpu_us"]) if pg else "–"])
         ratios.setdefault("sqlite", []).append(lite["rate"] / raw_rate)
         if pg:
             ratios.setdefault("pg", []).append(pg["rate"] / copy_rate)
-        print(f"loader: repeat {repeat + 1}/{a.repeat} done", flush=True)
-    report.table(f"Loader: {n:,} CallEvents from the topic (events/s; each event = one calls row + one call_revisions row)",
-                 ["run", "topic filled at", "callfeed SQLite", "raw SQLite inserts", "ratio", "callfeed PostgreSQL",
-                  "PostgreSQL COPY", "ratio", "SQLite wall s", "PostgreSQL wall s"], rows)
+        print(f"loader: repeat {repeat + 1}/{a.loader_repeat} done", flush=True)
+    report.table(f"Loader: {n:,} CallEvents from the topic, {chunk:,} at a time (events/s; each event = one calls row "
+                 "+ one call_revisions row)",
+                 ["run", "published at", "callfeed SQLite", "raw SQLite inserts", "ratio", "callfeed PostgreSQL",
+                  "PostgreSQL COPY", "ratio", "loader CPU µs/event (SQLite)", "(PostgreSQL)"], rows)
     if "pg" in ratios:
         report.goal("PostgreSQL loader >= 50% of COPY", f"{median(ratios['pg']):.1%} (median)", median(ratios["pg"]) >= 0.5)
     report.goal("(context) SQLite loader / raw prepared inserts", f"{median(ratios['sqlite']):.1%} (median)", None)
@@ -436,14 +473,12 @@ def bench_poller(a, report: Report, rss: dict) -> None:
             path.write_text(cfg)
             loader = Proc("callfeed-load-poll", [str(a.bin / "callfeed-load"), "--config", str(path), "--sink", "postgres"], a.work)
             began = time.monotonic()
-            backfill = Proc("backfill", [str(a.bin / "callfeed"), "backfill", "--config", str(path), "--source", "ctm-bench",
-                                         "--from", "2024-01-01", "--to", "2024-02-29"], a.work)
-            backfill.p.wait(a.timeout)
+            _, backfill_cpu, code = run_measured([str(a.bin / "callfeed"), "backfill", "--config", str(path), "--source",
+                                                  "ctm-bench", "--from", "2024-01-01", "--to", "2024-02-29"], a.work, "backfill",
+                                                 timeout=a.timeout)
             published_at = time.monotonic()
-            if backfill.p.returncode != 0:
+            if code != 0:
                 raise SystemExit(f"bench: callfeed backfill failed; see {a.work}/backfill.err")
-            backfill_rss = backfill.peak_rss_mb()
-            backfill.stop()
             while True:
                 n = int(psql(a.postgres, f"SELECT count(*) FROM cf_{tag}.calls") or 0) if schema_exists(a, f"cf_{tag}") else 0
                 if n >= total:
@@ -452,6 +487,7 @@ def bench_poller(a, report: Report, rss: dict) -> None:
                     raise SystemExit(f"bench: PostgreSQL holds {n} of {total} polled calls after {a.timeout} s")
                 time.sleep(0.2)
             loaded_at = time.monotonic()
+            loader_cpu = loader.cpu_seconds()
             rss.setdefault("callfeed-load (poll)", []).append(loader.peak_rss_mb())
             loader.stop()
         finally:
@@ -462,11 +498,15 @@ def bench_poller(a, report: Report, rss: dict) -> None:
         if a.python:
             box = sandbox(a, calls)
             try:
-                out = run_json([a.python, str(ROOT / "bench/python/dlt_ctm.py"), "--base-url", "http://127.0.0.1:18605/ctm",
-                                "--dsn", postgres_url(a.postgres), "--dataset", f"dlt_{tag}", "--start-date", "2024-01-01", "--end-date", "2024-02-29",
-                                "--pipelines-dir", str(a.work / "dlt")],
-                               env={"DLT_DATA_DIR": str(a.work / "dlt"), "RUNTIME__LOG_LEVEL": "WARNING"})
-                dlt = out[-1]
+                text, dlt_cpu, code = run_measured(
+                    [a.python, str(ROOT / "bench/python/dlt_ctm.py"), "--base-url", "http://127.0.0.1:18605/ctm",
+                     "--dsn", postgres_url(a.postgres), "--dataset", f"dlt_{tag}", "--start-date", "2024-01-01",
+                     "--end-date", "2024-02-29", "--pipelines-dir", str(a.work / "dlt")], a.work, "dlt",
+                    env={"DLT_DATA_DIR": str(a.work / "dlt"), "RUNTIME__LOG_LEVEL": "WARNING"}, timeout=a.timeout)
+                if code != 0:
+                    raise SystemExit(f"bench: dlt_ctm.py failed; see {a.work}/dlt.err")
+                dlt = [json.loads(x) for x in text.splitlines() if x.startswith("{")][-1]
+                dlt["cpu"] = dlt_cpu
                 got = int(psql(a.postgres, f"SELECT count(*) FROM dlt_{tag}.calls"))
                 if got != total:
                     raise SystemExit(f"bench: dlt loaded {got} calls, expected {total}")
@@ -476,16 +516,17 @@ def bench_poller(a, report: Report, rss: dict) -> None:
                          f"DROP SCHEMA IF EXISTS dlt_{tag}_staging CASCADE")
         cf_rate = total / (loaded_at - began)
         pub_rate = total / (published_at - began)
-        rss.setdefault("callfeed backfill", []).append(backfill_rss)
         rows.append([str(repeat + 1), fmt(pub_rate), fmt(cf_rate), fmt(loaded_at - began, 1),
-                     fmt(dlt["rows_per_s"]) if dlt else "–", fmt(dlt["seconds"], 1) if dlt else "–",
-                     fmt(cf_rate / dlt["rows_per_s"], 1) + "x" if dlt else "–"])
+                     fmt(backfill_cpu + loader_cpu, 1), fmt(dlt["rows_per_s"]) if dlt else "–",
+                     fmt(dlt["seconds"], 1) if dlt else "–", fmt(dlt["cpu"], 1) if dlt else "–",
+                     fmt(cf_rate / dlt["rows_per_s"], 1) + "x" if dlt else "–",
+                     fmt(dlt["cpu"] / (backfill_cpu + loader_cpu), 1) + "x" if dlt else "–"])
         if dlt:
             ratios.append(cf_rate / dlt["rows_per_s"])
         print(f"poller: repeat {repeat + 1}/{a.repeat} done", flush=True)
     report.table(f"Pollers: 2 CTM accounts x {calls:,} calls from the sandbox into PostgreSQL (records/s)",
-                 ["run", "callfeed fetched+published", "callfeed into PostgreSQL", "wall s", "dlt rest_api", "dlt wall s",
-                  "callfeed / dlt"], rows)
+                 ["run", "callfeed fetched+published", "callfeed into PostgreSQL", "wall s", "CPU s (backfill + loader)",
+                  "dlt rest_api", "dlt wall s", "dlt CPU s", "callfeed / dlt (rate)", "dlt / callfeed (CPU)"], rows)
     if ratios:
         report.goal("poller >= 5x dlt", f"{median(ratios):.1f}x (median)", median(ratios) >= 5)
 
@@ -683,12 +724,13 @@ def main() -> None:
     p.add_argument("--python", help="the bench venv's python (FastAPI receiver, dlt); omitted: those references are skipped")
     p.add_argument("--postgres", help="PostgreSQL URL for the loader, poller and e2e parts")
     p.add_argument("--only", default="ingest,loader,poller,e2e")
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=3, help="runs of the ingest and poller parts (medians)")
+    p.add_argument("--loader-repeat", type=int, default=1, help="runs of the loader part (1M events take minutes)")
     p.add_argument("--seconds", type=float, default=10, help="measured seconds per ingest run")
     p.add_argument("--warmup", type=float, default=2)
-    p.add_argument("--connections", type=int, default=16, help="closed-loop connections")
-    p.add_argument("--open-connections", type=int, default=64, help="connections available to the open-loop client")
-    p.add_argument("--rates", default="500,1500", help="open-loop rates (webhooks/s)")
+    p.add_argument("--connections", type=int, default=64, help="closed-loop connections")
+    p.add_argument("--open-connections", type=int, default=128, help="connections available to the open-loop client")
+    p.add_argument("--rates", default="500,2000", help="open-loop rates (webhooks/s)")
     p.add_argument("--kafka-count", type=int, default=100_000, help="messages for the Kafka-limit run")
     p.add_argument("--events", type=int, default=1_000_000, help="CallEvents for the loader part")
     p.add_argument("--poll-calls", type=int, default=20_000, help="calls per CTM account for the poller part")

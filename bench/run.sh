@@ -71,6 +71,10 @@ if [ -z "${CALLFEED_TEST_POSTGRES:-}" ]; then
     callfeed_service_start_postgres
 fi
 
+# The Python receiver's mapping must stay CallFeed's (same event_id and revision), or the
+# comparison compares different work.
+python3 bench/python/check_receiver.py >/dev/null
+
 runner=python3
 [ -n "$py" ] && runner="$py"
 pyargs=()

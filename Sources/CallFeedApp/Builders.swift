@@ -86,7 +86,13 @@ public enum Builders {
 
     public static func makeLoader(_ config: CallFeedConfiguration, sink: any WarehouseSink,
                                   registry: PrometheusCollectorRegistry, logger: Logger) throws(KafkaError) -> CallLoader {
-        let consumer = try KafkaConsumer(groupID: config.load.groupID, properties: kafkaProperties(config, clientID: "callfeed-load"))
+        var properties = kafkaProperties(config, clientID: "callfeed-load")
+        // How long a fetch may wait for data when there is none (librdkafka: 500 ms). A real broker
+        // answers as soon as data arrives; librdkafka's mock cluster (`callfeed dev`, `mock-kafka`)
+        // was seen to wait the whole time, which put 0–500 ms into every row's latency
+        // (docs/performance.md, "End to end"). 50 ms costs an idle fetch per broker 20 times a second.
+        properties["fetch.wait.max.ms"] = properties["fetch.wait.max.ms"] ?? "50"
+        let consumer = try KafkaConsumer(groupID: config.load.groupID, properties: properties)
         let deadLetters = try makeProducer(config, clientID: "callfeed-load-dlq")
         return CallLoader(consumer: consumer, sink: sink, deadLetters: deadLetters,
                           configuration: LoaderConfiguration(topics: Topics(prefix: config.kafka.topicPrefix),

@@ -124,15 +124,21 @@ public final class KafkaProducer: @unchecked Sendable {
 
     /// Messages in `topic` (sum over `partitions` of high minus low watermark), asked of the brokers.
     public func messageCount(topic: String, partitions: [Int32], timeoutMilliseconds: Int32 = 5_000) throws(KafkaError) -> Int64 {
-        var total: Int64 = 0
+        try watermarks(topic: topic, partitions: partitions, timeoutMilliseconds: timeoutMilliseconds).reduce(0) { $0 + $1.high - $1.low }
+    }
+
+    /// Low (oldest kept) and high (next to be written) offsets of each partition, asked of the brokers.
+    public func watermarks(topic: String, partitions: [Int32],
+                           timeoutMilliseconds: Int32 = 5_000) throws(KafkaError) -> [(low: Int64, high: Int64)] {
+        var result: [(low: Int64, high: Int64)] = []
         for partition in partitions {
             var low: Int64 = 0
             var high: Int64 = 0
             let err = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, timeoutMilliseconds)
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "watermarks of \(topic)/\(partition)") }
-            total += high - low
+            result.append((low, high))
         }
-        return total
+        return result
     }
 
     /// Messages queued or in flight (not yet acknowledged).
