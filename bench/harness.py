@@ -27,7 +27,6 @@ import signal
 import sqlite3
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -347,10 +346,10 @@ def load_in_chunks(a, name: str, bootstrap: str, sink: str, sqlite_path: Path, s
     cfg = write_config(a.work, name, bootstrap=bootstrap, metrics_port=18604, sqlite=sqlite_path, postgres=a.postgres,
                        schema=schema, group=f"bench-{name}")
     proc = Proc(name, [str(a.bin / "callfeed-load"), "--config", str(cfg), "--sink", sink], a.work)
-    url = f"http://127.0.0.1:{18604}/metrics"
+    url = "http://127.0.0.1:18604/metrics"
     busy, cpu_total, produced, publish_rates = 0.0, 0.0, 0, []
     try:
-        wait_http(f"http://127.0.0.1:18604/healthz")
+        wait_http("http://127.0.0.1:18604/healthz")
         base_run = (os.getpid() * 1000 + int(time.time())) % 4_000_000_000
         for index in range(-(-a.events // chunk)):
             count = min(chunk, a.events - produced)
@@ -669,7 +668,7 @@ class Prober(threading.Thread):
 
     def connect(self):
         if self.sink == "sqlite":
-            return sqlite3.connect(f"file:{self.sqlite_path}?mode=ro", uri=True), f"SELECT 1 FROM calls WHERE event_id = ?"
+            return sqlite3.connect(f"file:{self.sqlite_path}?mode=ro", uri=True), "SELECT 1 FROM calls WHERE event_id = ?"
         try:
             import psycopg2  # from the bench venv (dlt[postgres])
         except ImportError:
@@ -752,7 +751,7 @@ def main() -> None:
     rss: dict[str, list[float]] = {}
     parts = {"ingest": bench_ingest, "loader": bench_loader, "poller": bench_poller, "e2e": bench_e2e}
     for name in a.only.split(","):
-        if name in ("loader", "poller") and not a.postgres and name == "poller":
+        if name == "poller" and not a.postgres:
             print("bench: poller part needs --postgres; skipped", flush=True)
             continue
         parts[name](a, report, rss)

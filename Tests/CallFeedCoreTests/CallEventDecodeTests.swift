@@ -1,4 +1,5 @@
 import CallFeedCore
+import CallFeedTestSupport
 import Foundation
 import Testing
 
@@ -8,7 +9,7 @@ import Testing
 struct CallEventDecodeTests {
     /// Events with every field kind set, unset and at edges, from a seeded generator.
     static func generatedEvents(count: Int) -> [CallEvent] {
-        var rng = SplitMix(seed: 20_241_130)
+        var rng = SplitMix64(seed: 20_241_130)
         func maybe<T>(_ value: @autoclosure () -> T) -> T? { rng.next() % 3 == 0 ? nil : value() }
         func text() -> String {
             let pieces = ["a", "Ж", "\"", "\\", "/", "\u{1}", "😀", " ", "é", "\n", "0", "+1 (555) 010-2000"]
@@ -112,18 +113,5 @@ struct CallEventDecodeTests {
         for text in ["[]", "\"x\"", "{", "", "{\"a\":1}x"] {
             #expect(throws: CallEventDecodingError.self) { try CallEvent.decode(Array(text.utf8)) }
         }
-    }
-}
-
-/// Deterministic 64-bit generator (SplitMix64).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

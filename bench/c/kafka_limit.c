@@ -46,32 +46,13 @@
 #include <string.h>
 #include <time.h>
 
-#define PLACEHOLDER "@@SEQ@@@@@@@"
-#define PLACEHOLDER_LEN 12
-#define SEQ_MAX 999999999999ULL
-#define NS_PER_S 1000000000ULL
+#define TOOL_NAME "kafka_limit"
+#include "common.h"
+
 #define MESSAGE_TIMEOUT_MS "10000"
 #define DRAIN_GRACE_NS (10 * NS_PER_S)           /* beyond message.timeout.ms, before giving up */
 
 _Static_assert(sizeof(void *) >= sizeof(uint64_t), "the produce timestamp travels in msg_opaque");
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("kafka_limit: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) die("clock_gettime: %s", strerror(errno));
-    return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
 
 /* ---------------------------------------------------------------------------------------------
  * Arguments
@@ -104,28 +85,6 @@ static void usage(FILE *to) {
           "  --seq-start N          sequence number of the first warm-up message (default: from the clock)\n"
           "  --help                 this text\n",
           to);
-}
-
-static uint64_t parse_u64(const char *name, const char *s, uint64_t min, uint64_t max) {
-    char *end;
-    errno = 0;
-    if (*s == '-') die("%s: invalid number '%s'", name, s);
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-        die("%s: invalid number '%s' (must be %llu..%llu)", name, s, (unsigned long long)min,
-            (unsigned long long)max);
-    return (uint64_t)v;
-}
-
-/* The default first sequence number: the wall clock in milliseconds times 10,000, wrapping every
- * 10^8 ms (about 28 hours). A run starts past every number an earlier run has used so far, as long
- * as that run averaged fewer than 10,000 per millisecond, so runs one after the other never collide
- * (runs that overlap in time can, if the earlier one goes on long enough to catch up). */
-static uint64_t default_seq_start(void) {
-    struct timespec ts;
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) die("clock_gettime: %s", strerror(errno));
-    uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-    return (ms % 100000000ULL) * 10000ULL;
 }
 
 static void parse_args(int argc, char **argv) {
@@ -185,45 +144,13 @@ static size_t *seq_offsets;
 static size_t seq_offset_count;
 
 static void load_body(void) {
-    FILE *f = fopen(opt_body, "rb");
-    if (f == NULL) die("cannot open %s: %s", opt_body, strerror(errno));
-    size_t cap = 4096;
-    body = malloc(cap);
-    if (body == NULL) die("out of memory");
-    for (;;) {
-        if (body_len == cap) {
-            cap *= 2;
-            char *grown = realloc(body, cap);
-            if (grown == NULL) die("out of memory");
-            body = grown;
-        }
-        size_t got = fread(body + body_len, 1, cap - body_len, f);
-        body_len += got;
-        if (got == 0) break;
-    }
-    if (ferror(f)) die("cannot read %s", opt_body);
-    fclose(f);
-    for (size_t i = 0; i + PLACEHOLDER_LEN <= body_len;) {
-        if (memcmp(body + i, PLACEHOLDER, PLACEHOLDER_LEN) == 0) {
-            size_t *grown = realloc(seq_offsets, (seq_offset_count + 1) * sizeof *grown);
-            if (grown == NULL) die("out of memory");
-            seq_offsets = grown;
-            seq_offsets[seq_offset_count++] = i;
-            i += PLACEHOLDER_LEN;
-        } else {
-            i++;
-        }
-    }
+    body = read_file(opt_body, &body_len);
+    seq_offsets = find_placeholders(body, 0, body_len, &seq_offset_count);
 }
 
 /* Writes seq's 12 digits into key and at every placeholder of the body. */
 static void stamp_seq(uint64_t seq, char key[PLACEHOLDER_LEN]) {
-    if (seq > SEQ_MAX) die("sequence number passed %llu; use a smaller --seq-start", SEQ_MAX);
-    for (int i = PLACEHOLDER_LEN - 1; i >= 0; i--) {
-        key[i] = (char)('0' + seq % 10);
-        seq /= 10;
-    }
-    for (size_t i = 0; i < seq_offset_count; i++) memcpy(body + seq_offsets[i], key, PLACEHOLDER_LEN);
+    stamp_seq_at(body, seq_offsets, seq_offset_count, seq, key);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -379,20 +306,6 @@ static int32_t partition_count(rd_kafka_t *rk, rd_kafka_topic_t *rkt) {
     return n;
 }
 
-static int cmp_u64(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile in milliseconds. */
-static double percentile_ms(double p) {
-    if (run.len == 0) return 0;
-    size_t rank = (size_t)((double)run.len * p / 100.0 + 0.999999999);
-    if (rank < 1) rank = 1;
-    if (rank > run.len) rank = run.len;
-    return (double)run.latencies[rank - 1] / 1e6;
-}
-
 int main(int argc, char **argv) {
     parse_args(argc, argv);
     load_body();
@@ -430,8 +343,8 @@ int main(int argc, char **argv) {
            "\"warmup_messages\":%d,\"seq_first\":%llu,\"seq_last\":%llu}\n",
            (unsigned long long)opt_count, (unsigned long long)opt_inflight, opt_topic, partitions, body_len,
            (unsigned long long)run.delivered, (unsigned long long)run.errors, seconds,
-           seconds > 0 ? (double)run.delivered / seconds : 0.0, percentile_ms(50), percentile_ms(90),
-           percentile_ms(99), run.len ? (double)run.latencies[run.len - 1] / 1e6 : 0.0,
+           seconds > 0 ? (double)run.delivered / seconds : 0.0, percentile_ms(run.latencies, run.len, 50), percentile_ms(run.latencies, run.len, 90),
+           percentile_ms(run.latencies, run.len, 99), run.len ? (double)run.latencies[run.len - 1] / 1e6 : 0.0,
            run.len ? sum / (double)run.len / 1e6 : 0.0, partitions, (unsigned long long)seq_first,
            (unsigned long long)(seq - 1));
     if (fflush(stdout) != 0) die("cannot write the report: %s", strerror(errno));

@@ -67,33 +67,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PLACEHOLDER "@@SEQ@@@@@@@"
-#define PLACEHOLDER_LEN 12
-#define SEQ_MAX 999999999999ULL               /* 12 digits */
+#define TOOL_NAME "loadgen"
+#include "common.h"
+
 #define RBUF_SIZE 8192                        /* status line + headers must fit */
-#define NS_PER_S 1000000000ULL
 #define DRAIN_NS (5 * NS_PER_S)               /* wait this long for answers after the window */
 #define RETRY_NS (100 * 1000000ULL)           /* reconnect delay after a failure */
 #define TIMER_TAG UINT64_MAX                  /* epoll data of the timerfd */
 #define MAX_EVENTS 256
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("loadgen: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) die("clock_gettime: %s", strerror(errno));
-    return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
 
 /* ---------------------------------------------------------------------------------------------
  * Configuration
@@ -145,28 +126,6 @@ static double parse_double(const char *name, const char *s, double min) {
     if (errno != 0 || end == s || *end != '\0' || !(v >= min) || v > 1e9)
         die("%s: invalid number '%s' (must be >= %g)", name, s, min);
     return v;
-}
-
-static uint64_t parse_u64(const char *name, const char *s, uint64_t min, uint64_t max) {
-    char *end;
-    errno = 0;
-    if (*s == '-') die("%s: invalid number '%s'", name, s);
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-        die("%s: invalid number '%s' (must be %llu..%llu)", name, s, (unsigned long long)min,
-            (unsigned long long)max);
-    return (uint64_t)v;
-}
-
-/* The default first sequence number: the wall clock in milliseconds times 10,000, wrapping every
- * 10^8 ms (about 28 hours). A run starts past every number an earlier run has used so far, as long
- * as that run averaged fewer than 10,000 per millisecond, so runs one after the other never collide
- * (runs that overlap in time can, if the earlier one goes on long enough to catch up). */
-static uint64_t default_seq_start(void) {
-    struct timespec ts;
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) die("clock_gettime: %s", strerror(errno));
-    uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-    return (ms % 100000000ULL) * 10000ULL;
 }
 
 static void parse_args(int argc, char **argv) {
@@ -240,29 +199,6 @@ static size_t req_len;
 static size_t *seq_offsets;                  /* where each placeholder starts in the request */
 static size_t seq_offset_count;
 
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) die("cannot open %s: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    if (buf == NULL) die("out of memory");
-    for (;;) {
-        if (n == cap) {
-            cap *= 2;
-            char *grown = realloc(buf, cap);
-            if (grown == NULL) die("out of memory");
-            buf = grown;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    if (ferror(f)) die("cannot read %s", path);
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 static bool has_header(const char *name) {
     size_t n = strlen(name);
     for (size_t i = 0; i < opt_header_count; i++)
@@ -297,27 +233,13 @@ static void build_request(void) {
     free(body);
 
     /* Non-overlapping occurrences in the body only. */
-    for (size_t i = head_len; i + PLACEHOLDER_LEN <= req_len;) {
-        if (memcmp(req_template + i, PLACEHOLDER, PLACEHOLDER_LEN) == 0) {
-            size_t *grown = realloc(seq_offsets, (seq_offset_count + 1) * sizeof *grown);
-            if (grown == NULL) die("out of memory");
-            seq_offsets = grown;
-            seq_offsets[seq_offset_count++] = i;
-            i += PLACEHOLDER_LEN;
-        } else {
-            i++;
-        }
-    }
+    seq_offsets = find_placeholders(req_template, head_len, req_len, &seq_offset_count);
 }
 
 /* Writes seq as 12 zero-padded digits at every placeholder of buf. */
 static void stamp_seq(char *buf, uint64_t seq) {
     char digits[PLACEHOLDER_LEN];
-    for (int i = PLACEHOLDER_LEN - 1; i >= 0; i--) {
-        digits[i] = (char)('0' + seq % 10);
-        seq /= 10;
-    }
-    for (size_t i = 0; i < seq_offset_count; i++) memcpy(buf + seq_offsets[i], digits, PLACEHOLDER_LEN);
+    stamp_seq_at(buf, seq_offsets, seq_offset_count, seq, digits);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -499,7 +421,6 @@ static void try_send(struct conn *c, uint64_t now) {
 }
 
 static void send_request(struct conn *c, uint64_t now, uint64_t origin, bool counted) {
-    if (next_seq > SEQ_MAX) die("sequence number passed %llu; use a smaller --seq-start", SEQ_MAX);
     stamp_seq(c->req, next_seq++);
     sent_requests++;
     c->origin = origin;
@@ -695,20 +616,6 @@ static void dispatch(uint64_t now) {
     }
 }
 
-static int cmp_u64(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of the sorted latencies, in milliseconds. */
-static double percentile_ms(double p) {
-    if (lat_len == 0) return 0;
-    size_t rank = (size_t)((double)lat_len * p / 100.0 + 0.999999999);
-    if (rank < 1) rank = 1;
-    if (rank > lat_len) rank = lat_len;
-    return (double)latencies[rank - 1] / 1e6;
-}
-
 static void report(void) {
     qsort(latencies, lat_len, sizeof *latencies, cmp_u64);
     double sum = 0;
@@ -736,8 +643,8 @@ static void report(void) {
     printf("},\"rps\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
            "\"mean_ms\":%.3f,\"late\":%llu,\"unsent\":%llu,\"unfinished\":%llu,\"reconnects\":%llu,"
            "\"placeholders\":%zu,\"seq_first\":%llu,\"seq_last\":%s}\n",
-           (double)ok_responses / opt_duration, percentile_ms(50), percentile_ms(90), percentile_ms(99),
-           percentile_ms(99.9), lat_len ? (double)latencies[lat_len - 1] / 1e6 : 0.0,
+           (double)ok_responses / opt_duration, percentile_ms(latencies, lat_len, 50), percentile_ms(latencies, lat_len, 90), percentile_ms(latencies, lat_len, 99),
+           percentile_ms(latencies, lat_len, 99.9), lat_len ? (double)latencies[lat_len - 1] / 1e6 : 0.0,
            lat_len ? sum / (double)lat_len / 1e6 : 0.0, (unsigned long long)late, (unsigned long long)unsent,
            (unsigned long long)unfinished, (unsigned long long)reconnects, seq_offset_count,
            (unsigned long long)opt_seq_start, seq_last);
