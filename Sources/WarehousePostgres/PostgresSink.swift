@@ -198,7 +198,19 @@ public final class PostgresSink: WarehouseSink, CanonicalDumping {
         let fresh = try PostgresConnection(conninfo: configuration.url)
         try fresh.execute("SET client_min_messages = warning; SET TIME ZONE 'UTC'")
         if try fresh.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [configuration.schema]).rows.isEmpty {
-            try fresh.execute("CREATE SCHEMA IF NOT EXISTS \(schema)")
+            // `IF NOT EXISTS` does not make two sessions creating it at once safe: the loser fails
+            // with a unique violation on pg_namespace (seen when three loaders started together).
+            // Under an advisory lock the second one finds the schema there.
+            try fresh.execute("BEGIN")
+            do throws(WarehouseError) {
+                try fresh.query("SELECT pg_advisory_xact_lock(hashtext($1))", ["callfeed.schema." + configuration.schema])
+                try fresh.execute("CREATE SCHEMA IF NOT EXISTS \(schema)")
+                try fresh.execute("COMMIT")
+            } catch {
+                if fresh.isHealthy, fresh.isInTransaction { try? fresh.execute("ROLLBACK") }
+                fresh.close()
+                throw error
+            }
         }
         try fresh.execute("SET search_path TO \(schema)")
         if !migrating { try fresh.execute(Self.stagingTablesSQL) }
