@@ -130,7 +130,7 @@ public final class CallPoller: @unchecked Sendable {
                                                   nextPage: source.firstPage, rangeEnd: rangeEnd.millisecondsSinceEpoch)
         stats.windows += 1
         while true {
-            let page = try fetch(cursor.nextPage, account: account, from: from, to: to)
+            let page = try fetch(cursor.nextPage, cursor: cursor.after, account: account, from: from, to: to)
             stats.pages += 1
             if cursor.nextPage == source.firstPage, let cap = source.resultCap, let total = page.totalRecords, total > cap {
                 let span = to.millisecondsSinceEpoch - from.millisecondsSinceEpoch
@@ -170,6 +170,7 @@ public final class CallPoller: @unchecked Sendable {
             metrics?.page(vendor: source.vendor, records: events.count, rejected: rejected.count)
             if page.isLast || page.records.isEmpty { break }
             cursor.nextPage += 1
+            cursor.after = page.nextCursor
             if !isDryRun { try checkpoints.save(cursor, kind: kind) }
             if isCancelled() { throw PollError(.cancelled, "stopped after page \(cursor.nextPage - 1); the next run resumes at page \(cursor.nextPage)") }
         }
@@ -191,9 +192,9 @@ public final class CallPoller: @unchecked Sendable {
         if kind == "sync" { try checkpoints.advance(to: to) }
     }
 
-    private func fetch(_ number: Int, account: String, from: Timestamp, to: Timestamp) throws(PollError) -> CallPage {
+    private func fetch(_ number: Int, cursor: String?, account: String, from: Timestamp, to: Timestamp) throws(PollError) -> CallPage {
         do {
-            return try source.page(number, account: account, from: from, to: to, client: client)
+            return try source.page(number, cursor: cursor, account: account, from: from, to: to, client: client)
         } catch where error.kind == .credentials {
             throw PollError(.credentials, "\(source.vendor) source \(source.name): \(error.reason)")
         }

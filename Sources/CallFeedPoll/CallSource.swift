@@ -9,8 +9,11 @@ public struct CallPage: Sendable {
     public var isLast: Bool
     /// What the vendor says the whole window holds, when it says (for result-cap detection).
     public var totalRecords: Int?
-    public init(records: [JSONValue], isLast: Bool, totalRecords: Int? = nil) {
-        self.records = records; self.isLast = isLast; self.totalRecords = totalRecords
+    /// Cursor-paged APIs (HubSpot's `after`): the opaque cursor of the next page. The poller saves it
+    /// with the page number and hands it back for the next page.
+    public var nextCursor: String?
+    public init(records: [JSONValue], isLast: Bool, totalRecords: Int? = nil, nextCursor: String? = nil) {
+        self.records = records; self.isLast = isLast; self.totalRecords = totalRecords; self.nextCursor = nextCursor
     }
 }
 
@@ -51,6 +54,15 @@ public protocol CallSource: Sendable {
     func accounts(client: VendorClient) throws(PollError) -> [String]
     /// Page `number` of the calls of `account` that started in [`from`, `to`).
     func page(_ number: Int, account: String, from: Timestamp, to: Timestamp, client: VendorClient) throws(PollError) -> CallPage
+    /// Page `number` of a cursor-paged API: `cursor` is the previous page's ``CallPage/nextCursor``
+    /// (nil on the first page). The default ignores the cursor (numbered pages).
+    func page(_ number: Int, cursor: String?, account: String, from: Timestamp, to: Timestamp, client: VendorClient) throws(PollError) -> CallPage
     /// One record's call content.
     func content(of record: JSONValue, account: String) throws(MappingError) -> CallContent
+}
+
+extension CallSource {
+    public func page(_ number: Int, cursor: String?, account: String, from: Timestamp, to: Timestamp, client: VendorClient) throws(PollError) -> CallPage {
+        try page(number, account: account, from: from, to: to, client: client)
+    }
 }

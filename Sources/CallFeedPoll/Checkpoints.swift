@@ -16,6 +16,8 @@ struct Checkpoints: Sendable {
         var nextPage: Int
         /// Backfill range end, if this cursor belongs to a backfill (then `to` is a chunk end).
         var rangeEnd: Int64?
+        /// The vendor's cursor for `nextPage`, for cursor-paged APIs.
+        var after: String? = nil
     }
 
     let store: StateStore

@@ -130,7 +130,10 @@ public final class EntityPoller: @unchecked Sendable {
             stats.published += records.count
             stats.rejected += rejected.count
             metrics?.page(vendor: stream.vendor, records: records.count, rejected: rejected.count)
-            guard let next = page.next, !page.records.isEmpty else { break }
+            // An empty page ends the list unless it names a different next page (CleverTap's first
+            // step answers only a cursor; its pages may be empty and still go on).
+            guard let next = page.next, next != cursor.next else { break }
+            if page.records.isEmpty, case .number = next { break }
             cursor.next = next
             if publisher != nil { try checkpoints.save(cursor, kind: "list") }
             if isCancelled() { throw PollError(.cancelled, "stopped reading \(stream.entity); the next run resumes at the saved page") }

@@ -56,13 +56,21 @@ public final class VendorClient: @unchecked Sendable {
     /// `acceptStatus` lets a connector treat a documented non-2xx body as data (e.g. CallKeeper's
     /// "No rows found").
     public func get(_ url: String, headers: [(String, String)] = [], acceptStatus: (Int) -> Bool = { (200..<300).contains($0) }) throws(VendorHTTPError) -> HTTPClientResponse {
+        try send("GET", url, headers: headers, acceptStatus: acceptStatus)
+    }
+
+    /// Any method with a body (HubSpot's search and CleverTap's first step are POSTs with JSON, Five9
+    /// is SOAP over POST), with the same limits and retries as ``get(_:headers:acceptStatus:)``.
+    /// Only for requests that are safe to repeat: reads, whatever their method.
+    public func send(_ method: String, _ url: String, body: [UInt8]? = nil, headers: [(String, String)] = [],
+                     acceptStatus: (Int) -> Bool = { (200..<300).contains($0) }) throws(VendorHTTPError) -> HTTPClientResponse {
         var attempt = 0
         while true {
             limiter.acquire()
             requestCount += 1
             let response: HTTPClientResponse
             do {
-                response = try http.request("GET", url, headers: defaultHeaders + headers)
+                response = try http.request(method, url, headers: defaultHeaders + headers, body: body)
             } catch {
                 guard error.isTransient, attempt < retry.maxRetries else {
                     throw .exhausted(attempts: attempt + 1, lastStatus: nil, reason: error.description)
@@ -102,6 +110,14 @@ public final class VendorClient: @unchecked Sendable {
             let nowSeconds = Int64(Date().timeIntervalSince1970)
             let after = reset > 1_000_000_000 ? max(0, reset - nowSeconds) : reset
             limiter.observe(remaining: remaining, resetAfter: .seconds(after))
+        }
+        // HubSpot: the rolling window's remaining requests and length, and a per-second budget.
+        if let remaining = response.headers["x-hubspot-ratelimit-remaining"].flatMap({ Int($0) }) {
+            let interval = response.headers["x-hubspot-ratelimit-interval-milliseconds"].flatMap { Int64($0) } ?? 10_000
+            limiter.observe(remaining: remaining, resetAfter: .milliseconds(interval))
+        }
+        if let remaining = response.headers["x-hubspot-ratelimit-secondly-remaining"].flatMap({ Int($0) }) {
+            limiter.observe(remaining: remaining, resetAfter: .seconds(1))
         }
     }
 

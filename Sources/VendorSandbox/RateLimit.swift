@@ -25,10 +25,16 @@ final class SandboxRateLimiter: Sendable {
         case refused(retryAfterSeconds: Int)
     }
 
-    private let state = Mutex<[SandboxVendor: [Window]]>([:])
+    private let state = Mutex<[String: [Window]]>([:])
 
-    /// Counts a request against every window of `limit` if all have room.
+    /// Counts a request against `vendor`'s budget.
     func admit(_ vendor: SandboxVendor, limit: SandboxRateLimit, now: Timestamp) -> Decision {
+        admit(bucket: vendor.name, limit: limit, now: now)
+    }
+
+    /// Counts a request against every window of `limit` if all have room. `bucket` is a vendor's
+    /// name or `<vendor>/<operation>` for a per-operation budget.
+    func admit(bucket vendor: String, limit: SandboxRateLimit, now: Timestamp) -> Decision {
         guard !limit.windows.isEmpty else { return .admitted }
         let t = now.millisecondsSinceEpoch
         return state.withLock { all in
@@ -56,7 +62,7 @@ final class SandboxRateLimiter: Sendable {
     /// The windows as they stand now, without counting anything.
     func state(_ vendor: SandboxVendor, limit: SandboxRateLimit, now: Timestamp) -> [RateWindowState] {
         let t = now.millisecondsSinceEpoch
-        let windows = state.withLock { Self.current($0[vendor], limit: limit, at: t) }
+        let windows = state.withLock { Self.current($0[vendor.name], limit: limit, at: t) }
         return zip(limit.windows, windows).map { spec, window in
             // An idle window would start now, so it would end one period from now.
             let end = window.used == 0 ? t + RateLimiterMath.milliseconds(spec.period) : window.end

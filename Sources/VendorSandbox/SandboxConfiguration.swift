@@ -24,9 +24,15 @@ public struct SandboxConfiguration: Sendable {
     public var callKeeper: CallKeeperCredentials
     public var callRail: CallRailCredentials
     public var justCall: JustCallCredentials
+    public var hubSpot: HubSpotCredentials
+    public var cleverTap: CleverTapCredentials
+    public var five9: Five9Credentials
 
     /// Request budgets by vendor; a vendor not listed uses ``SandboxRateLimit/vendorDefault(for:)``.
     public var rateLimits: [SandboxVendor: SandboxRateLimit]
+    /// Per-operation budgets counted on top of the vendor's, by `<vendor>/<operation>`
+    /// (`hubspot/search`, `five9/runReport`); an operation not listed uses the vendor API's default.
+    public var operationRateLimits: [String: SandboxRateLimit]
 
     /// CallKeeper v3 page size: undocumented, v1 used 1000 (`callkeeper.md` §3).
     public var callKeeperPageSize: Int
@@ -59,7 +65,9 @@ public struct SandboxConfiguration: Sendable {
                 oddRecords: Int = 0, oddKinds: [SandboxOddity] = [.unparseableTime, .garbagePhone],
                 ctm: CTMCredentials = CTMCredentials(), callKeeper: CallKeeperCredentials = CallKeeperCredentials(),
                 callRail: CallRailCredentials = CallRailCredentials(), justCall: JustCallCredentials = JustCallCredentials(),
-                rateLimits: [SandboxVendor: SandboxRateLimit] = [:],
+                hubSpot: HubSpotCredentials = HubSpotCredentials(), cleverTap: CleverTapCredentials = CleverTapCredentials(),
+                five9: Five9Credentials = Five9Credentials(),
+                rateLimits: [SandboxVendor: SandboxRateLimit] = [:], operationRateLimits: [String: SandboxRateLimit] = [:],
                 callKeeperPageSize: Int = 1000,
                 callRailUserTimeZone: String = "America/New_York", callRailRetentionDays: Int? = 760,
                 justCallUserTimeZone: String = "America/Los_Angeles", justCallUnpaddedHours: Bool = true,
@@ -74,7 +82,9 @@ public struct SandboxConfiguration: Sendable {
         self.oddRecords = oddRecords
         self.oddKinds = oddKinds
         self.ctm = ctm; self.callKeeper = callKeeper; self.callRail = callRail; self.justCall = justCall
+        self.hubSpot = hubSpot; self.cleverTap = cleverTap; self.five9 = five9
         self.rateLimits = rateLimits
+        self.operationRateLimits = operationRateLimits
         self.callKeeperPageSize = callKeeperPageSize
         self.callRailUserTimeZone = callRailUserTimeZone
         self.callRailRetentionDays = callRailRetentionDays

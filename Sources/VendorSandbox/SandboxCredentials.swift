@@ -42,6 +42,38 @@ public struct JustCallCredentials: Sendable, Equatable {
     }
 }
 
+/// HubSpot credentials (`hubspot.md` §1, §8): a private-app access token per portal (account 1
+/// uses `accessToken`, account *n* from 2 `accessToken-n`) and the app's client secret, which
+/// signs webhooks (v3).
+public struct HubSpotCredentials: Sendable, Equatable {
+    public var accessToken: String
+    public var clientSecret: String
+    public init(accessToken: String = "hubspot-sandbox-token", clientSecret: String = "hubspot-sandbox-client-secret") {
+        self.accessToken = accessToken; self.clientSecret = clientSecret
+    }
+}
+
+/// CleverTap credentials (`clevertap.md` §1): the project (account) id and its passcode, sent as
+/// `X-CleverTap-Account-Id` / `X-CleverTap-Passcode`. Account 1 is `accountID`, account *n* from 2
+/// `accountID-n`, all with the same passcode.
+public struct CleverTapCredentials: Sendable, Equatable {
+    public var accountID: String
+    public var passcode: String
+    public init(accountID: String = "TEST-R78-ZZ1", passcode: String = "clevertap-sandbox-passcode") {
+        self.accountID = accountID; self.passcode = passcode
+    }
+}
+
+/// Five9 credentials (`five9.md` §1): an administrator user, HTTP Basic. Domain 1 uses `username`,
+/// domain *n* from 2 `username-n`, all with the same password.
+public struct Five9Credentials: Sendable, Equatable {
+    public var username: String
+    public var password: String
+    public init(username: String = "five9-sandbox-admin", password: String = "five9-sandbox-password") {
+        self.username = username; self.password = password
+    }
+}
+
 /// What a client sends to read one sandbox account: the key (and secret), and the exact
 /// `Authorization` header value where the vendor uses one.
 public struct SandboxCredential: Sendable, Equatable, CustomStringConvertible {

@@ -30,12 +30,15 @@ public struct SandboxRateLimit: Sendable, Equatable {
 
     /// The vendors' defaults: CTM 1,000/hour (seed 000, unconfirmed), CallRail 1,000/hour and
     /// 10,000/day without `Retry-After`, JustCall's Pro plan 3,600/hour with a 60/minute burst,
-    /// CallKeeper none (undocumented).
+    /// CallKeeper none (undocumented), HubSpot 100 per 10 s without `Retry-After`; CleverTap limits
+    /// concurrency, not rate, and Five9 limits each operation (``VendorAPI/operationLimit(for:configuration:)``).
     public static func vendorDefault(for vendor: SandboxVendor) -> SandboxRateLimit {
         switch vendor {
         case .ctm: SandboxRateLimit(windows: [.perHour(1000)])
         case .callrail: SandboxRateLimit(windows: [.perHour(1000), .perDay(10_000)], sendsRetryAfter: false)
         case .justcall: SandboxRateLimit(windows: [.perHour(3600), .perMinute(60)])
+        // Free/Starter private app: 100 per rolling 10 s; HubSpot promises no Retry-After (`hubspot.md` §4).
+        case .hubspot: SandboxRateLimit(windows: [Window(limit: 100, period: .seconds(10))], sendsRetryAfter: false)
         default: .unlimited
         }
     }

@@ -18,8 +18,15 @@ public struct SandboxVendor: Hashable, Sendable, CustomStringConvertible {
     /// JustCall API v2.1 (`vendors/justcall.md`, seed 004).
     public static let justcall = SandboxVendor("justcall")
 
+    /// HubSpot CRM v3 calls and CRM objects (`vendors/hubspot.md`).
+    public static let hubspot = SandboxVendor("hubspot")
+    /// CleverTap profiles API (`vendors/clevertap.md`, seed 002): profiles, not calls.
+    public static let clevertap = SandboxVendor("clevertap")
+    /// Five9 Configuration Web Services, SOAP report API (`vendors/five9.md`).
+    public static let five9 = SandboxVendor("five9")
+
     /// Every vendor the sandbox serves, in a fixed order.
-    public static let all: [SandboxVendor] = [.ctm, .callkeeper, .callrail, .justcall]
+    public static let all: [SandboxVendor] = [.ctm, .callkeeper, .callrail, .justcall, .hubspot, .clevertap, .five9]
 
     /// The vendor served under `name` (the first path segment), if any.
     public init?(name: String) {

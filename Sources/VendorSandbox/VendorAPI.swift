@@ -23,6 +23,12 @@ protocol VendorAPI: Sendable {
     /// Headers every response carries (JustCall's `X-Rate-Limit-*`); empty for most vendors.
     func rateLimitHeaders(_ state: [RateWindowState]) -> [(String, String)]
 
+    /// A per-operation budget counted on top of the vendor's (HubSpot's search 4/s, Five9's
+    /// runReport 16/min): the operation's name and its limit, or nil when the request has none.
+    /// A refusal is answered with ``tooManyRequests(retryAfterSeconds:)``. Implementations look up
+    /// ``SandboxConfiguration/operationRateLimits`` (`<vendor>/<operation>`) before their default.
+    func operationLimit(for request: APIRequest, configuration: SandboxConfiguration) -> (operation: String, limit: SandboxRateLimit)?
+
     /// Writes generated facts as the vendor's call record.
     /// - Returns: The vendor's call id and the record.
     func makeRecord(_ facts: CallFacts, account: SandboxAccount, oddity: SandboxOddity?,
@@ -38,6 +44,7 @@ protocol VendorAPI: Sendable {
 
 extension VendorAPI {
     func rateLimitHeaders(_ state: [RateWindowState]) -> [(String, String)] { [] }
+    func operationLimit(for request: APIRequest, configuration: SandboxConfiguration) -> (operation: String, limit: SandboxRateLimit)? { nil }
 
     /// A 5xx as the gateway in front of the vendor would answer it (an nginx-style HTML page; a
     /// poller must not expect JSON on these).

@@ -9,9 +9,9 @@ public struct VendorSandboxError: Error, Sendable, CustomStringConvertible {
     public var description: String { reason }
 }
 
-/// Our own server playing each vendor's documented REST API, quirks included: CTM under `/ctm`,
-/// CallKeeper under `/callkeeper`, CallRail under `/callrail`, JustCall under `/justcall`, all on
-/// one port. Data is generated deterministically from ``SandboxConfiguration/seed``; tests read it
+/// Our own server playing each vendor's documented API, quirks included: CTM under `/ctm`,
+/// CallKeeper under `/callkeeper`, CallRail under `/callrail`, JustCall under `/justcall`, HubSpot
+/// under `/hubspot`, CleverTap under `/clevertap`, Five9 (SOAP) under `/five9`, all on one port. Data is generated deterministically from ``SandboxConfiguration/seed``; tests read it
 /// (``calls(vendor:account:)``), change it (``addCall(vendor:account:at:oddity:changes:)``,
 /// ``updateCall(vendor:account:id:_:)``), inject faults (``faults``), read the request log
 /// (``requests``) and fire the vendors' webhooks (``fireWebhooks(vendor:to:calls:)``). With
@@ -156,6 +156,10 @@ public final class VendorSandbox: Sendable {
         case .success(let granted): access = granted
         case .failure(let refused): return (refused.response, .served)
         }
+        if let operation = api.operationLimit(for: request, configuration: configuration),
+           case .refused(let retryAfter) = limiter.admit(bucket: "\(request.vendor.name)/\(operation.operation)", limit: operation.limit, now: now) {
+            return (api.tooManyRequests(retryAfterSeconds: operation.limit.sendsRetryAfter ? retryAfter : nil), .overBudget)
+        }
         if case .refused(let retryAfter) = limiter.admit(request.vendor, limit: limit, now: now) {
             return (api.tooManyRequests(retryAfterSeconds: limit.sendsRetryAfter ? retryAfter : nil), .overBudget)
         }
@@ -179,7 +183,7 @@ public final class VendorSandbox: Sendable {
             return .json(200, .object(["service": .string("callfeed vendor sandbox"), "vendors": .object(vendors),
                                        "docs": .string("docs/sandbox.md")]))
         default:
-            return .error(404, "unknown path: vendors live under /ctm, /callkeeper, /callrail and /justcall")
+            return .error(404, "unknown path: vendors live under " + SandboxVendor.all.map(\.pathPrefix).joined(separator: ", "))
         }
     }
 }

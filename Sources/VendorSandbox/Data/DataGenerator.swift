@@ -45,6 +45,22 @@ struct DataGenerator: Sendable {
             let key = configuration.callRail.apiKey
             credential = SandboxCredential(key: key, secret: nil, authorization: "Token token=\"\(key)\"")
             offset = -4 * 3600
+        case .hubspot:
+            // A portal (hub) id; one private-app token per portal.
+            id = String(20_000_001 + index)
+            let token = index == 0 ? configuration.hubSpot.accessToken : "\(configuration.hubSpot.accessToken)-\(index + 1)"
+            credential = SandboxCredential(key: token, secret: nil, authorization: "Bearer \(token)")
+            offset = -5 * 3600
+        case .clevertap:
+            id = index == 0 ? configuration.cleverTap.accountID : "\(configuration.cleverTap.accountID)-\(index + 1)"
+            credential = SandboxCredential(key: id, secret: configuration.cleverTap.passcode, authorization: nil)
+            offset = 0
+        case .five9:
+            // A Five9 domain; its reports speak Pacific time.
+            id = "five9-domain-\(index + 1)"
+            let user = index == 0 ? configuration.five9.username : "\(configuration.five9.username)-\(index + 1)"
+            credential = .basic(user, configuration.five9.password)
+            offset = -7 * 3600
         default:
             id = String(5001 + index)
             let key = index == 0 ? configuration.justCall.apiKey : "\(configuration.justCall.apiKey)-\(index + 1)"
