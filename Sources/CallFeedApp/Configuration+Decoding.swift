@@ -51,7 +51,7 @@ extension CallFeedConfiguration {
             if let v = m["format"] { log.format = try v.string() }
         }
         if let s = top["sources"] {
-            let m = try s.members(allowed: ["callkeeper", "ctm", "callrail", "justcall"])
+            let m = try s.members(allowed: ["callkeeper", "ctm", "callrail", "justcall", "hubspot", "clevertap", "five9"])
             for item in try m["callkeeper"]?.list() ?? [] {
                 let f = try item.members(allowed: ["name", "account_id", "token", "timezone", "default_country", "poll"])
                 var source = CallKeeperSource()
@@ -94,6 +94,7 @@ extension CallFeedConfiguration {
                 if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "justcall") }
                 sources.justcall.append(source)
             }
+            try decodeMoreSources(m)
         }
         try validate(origin: origin)
     }
@@ -141,6 +142,7 @@ extension CallFeedConfiguration {
             guard !s.secrets.isEmpty else { throw ConfigurationError("sources.ctm[\(i)].secrets needs at least one secret") }
         }
         try validateCallRailAndJustCall()
+        try validateMoreSources()
     }
 
     private func validateCallRailAndJustCall() throws(ConfigurationError) {
@@ -198,6 +200,7 @@ extension CallFeedConfiguration {
             lines.append("source justcall \(s.name): account_id=\(s.accountID) secrets=\(s.secrets.count)x*** webhook_url=\(s.webhookURL)")
             if let p = s.poll { lines.append("  poll: \(p.summary) api_key=*** api_secret=*** user_time_zone=\(p.userTimeZone)") }
         }
+        lines += moreSourcesSummary
         lines += warnings.map { "warning: \($0)" }
         return lines.joined(separator: "\n")
     }
@@ -213,6 +216,10 @@ extension CallFeedConfiguration.PollSource {
         case "ctm": specific = ["access_key", "secret_key", "auth_scheme", "calls_path", "accounts"]
         case "callrail": specific = ["api_key", "accounts", "pagination"]
         case "justcall": specific = ["api_key", "api_secret", "user_time_zone"]
+        case "hubspot": specific = ["access_token"]
+        case "clevertap": specific = ["passcode", "region", "event_name", "start_date", "end_date", "batch_size"]
+        case "five9": specific = ["username", "password", "data_center", "api_version", "folder_name", "report_name", "report_time_zone",
+                                  "run_report_limits"]
         default: specific = ["api_key", "method"]
         }
         let m = try tree.members(allowed: Set(common + specific))
@@ -222,6 +229,21 @@ extension CallFeedConfiguration.PollSource {
         if let v = m["api_key"] { apiKey = try v.string() }
         if let v = m["api_secret"] { apiSecret = try v.string() }
         if let v = m["user_time_zone"] { userTimeZone = try v.string() }
+        if let v = m["access_token"] { accessToken = try v.string() }
+        if let v = m["passcode"] { passcode = try v.string() }
+        if let v = m["region"] { region = try v.string() }
+        if let v = m["event_name"] { eventName = try v.string() }
+        if let v = m["start_date"] { startDate = try v.string() }
+        if let v = m["end_date"] { endDate = try v.string() }
+        if let v = m["batch_size"] { batchSize = try v.int() }
+        if let v = m["username"] { username = try v.string() }
+        if let v = m["password"] { password = try v.string() }
+        if let v = m["data_center"] { dataCenter = try v.string() }
+        if let v = m["api_version"] { apiVersion = try v.string() }
+        if let v = m["folder_name"] { folderName = try v.string() }
+        if let v = m["report_name"] { reportName = try v.string() }
+        if let v = m["report_time_zone"] { reportTimeZone = try v.string() }
+        if let v = m["run_report_limits"] { runReportLimits = try v.strings() }
         if let v = m["pagination"] {
             pagination = try v.string()
             guard ["numbered", "relative"].contains(pagination) else { throw ConfigurationError("\(v.path) must be numbered or relative") }
@@ -229,7 +251,8 @@ extension CallFeedConfiguration.PollSource {
         if let v = m["entities"] {
             let names = try v.strings()
             let known = EntityCatalog.available[vendor] ?? []
-            if let unknown = names.first(where: { !known.contains($0) }) {
+            // HubSpot: any other name is a custom object (`genius_users`).
+            if !EntityCatalog.acceptsCustomObjects.contains(vendor), let unknown = names.first(where: { !known.contains($0) }) {
                 throw ConfigurationError("\(v.path): \(vendor) has no entity list \(unknown) (available: \(known.isEmpty ? "none" : known.joined(separator: ", ")))")
             }
             entities = names
@@ -259,7 +282,7 @@ extension CallFeedConfiguration.PollSource {
         if let n = entitiesIntervalSeconds, n <= 0 { throw ConfigurationError("\(path).entities_interval_seconds must be positive") }
         if let start, Timestamp.parseISO8601(start + "T00:00:00Z") == nil { throw ConfigurationError("\(path).start must be YYYY-MM-DD") }
         for limit in rateLimits where Self.parseRateLimit(limit) == nil {
-            throw ConfigurationError("\(path).rate_limits entry \(limit) must look like 1000/hour (per second, minute, hour or day)")
+            throw ConfigurationError("\(path).rate_limits entry \(limit) must look like 1000/hour or 100/10s (per second, minute, hour or day)")
         }
     }
 
@@ -268,10 +291,16 @@ extension CallFeedConfiguration.PollSource {
         return "\(when) lookback=\(lookbackHours)h start=\(start ?? "7 days ago") rate_limits=\(rateLimits.isEmpty ? "vendor default" : rateLimits.joined(separator: ",")) base_url=\(baseURL ?? "vendor")"
     }
 
-    /// `"1000/hour"` -> (1000, 3600 s).
+    /// `"1000/hour"` -> (1000, 3600 s); a count before the unit multiplies it (`"100/10s"` ->
+    /// (100, 10 s), HubSpot's rolling window).
     static func parseRateLimit(_ text: String) -> (limit: Int, seconds: Int64)? {
         let parts = text.split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces) }
         guard parts.count == 2, let n = Int(parts[0]), n > 0 else { return nil }
+        let digits = parts[1].prefix { $0.isNumber }
+        if !digits.isEmpty {
+            guard let k = Int64(digits), k > 0, let unit = parseRateLimit("\(n)/\(parts[1].dropFirst(digits.count))") else { return nil }
+            return (n, unit.seconds * k)
+        }
         switch parts[1] {
         case "second", "s": return (n, 1)
         case "minute", "min", "m": return (n, 60)

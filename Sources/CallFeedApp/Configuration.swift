@@ -89,6 +89,29 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var secretKey = ""
         public var apiKey = ""
         public var apiSecret = ""
+        /// HubSpot: a private-app (or OAuth) access token, sent as `Authorization: Bearer`.
+        public var accessToken = ""
+        /// CleverTap: the account passcode (`X-CleverTap-Passcode`), the account's region (`in1`,
+        /// `sg1`, `us1`, `aps3`, `mec1`, `eu1`), the event whose users are exported, the export's
+        /// first and last day (`YYYYMMDD`; without `end_date` each run reads from the checkpoint
+        /// to today) and the page size.
+        public var passcode = ""
+        public var region = "eu1"
+        public var eventName = ""
+        public var startDate: String?
+        public var endDate: String?
+        public var batchSize = 4991
+        /// Five9: an administrator user (HTTP Basic), the data centre (`us`, `uk`, `ca`, `eu`) or a
+        /// `base_url`, the web-services version, the report to run and the zone its times are in.
+        public var username = ""
+        public var password = ""
+        public var dataCenter = "us"
+        public var apiVersion = "v13"
+        public var folderName = "Call Log Reports"
+        public var reportName = "Call Log"
+        public var reportTimeZone = "America/Los_Angeles"
+        /// Five9: the domain's runReport limits (`16/minute`, …); default Five9's 16/min, 120/h, 800/day.
+        public var runReportLimits: [String] = []
         /// CallRail: `numbered` (page numbers) or `relative` (CallRail's relative pagination).
         public var pagination = "numbered"
         /// JustCall: the API user's time zone, in which its date filters are read.
@@ -129,6 +152,40 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var ctm: [CTMSource] = []
         public var callrail: [CallRailSource] = []
         public var justcall: [JustCallSource] = []
+        public var hubspot: [HubSpotSource] = []
+        public var clevertap: [CleverTapSource] = []
+        public var five9: [Five9Source] = []
+    }
+
+    /// HubSpot (vendors/hubspot.md): calls through the CRM search API, CRM objects as entity lists.
+    public struct HubSpotSource: Sendable, Equatable {
+        public init() {}
+        public var name = "hubspot"
+        /// The portal (hub) id: the events' `source_account_id`.
+        public var portalID = ""
+        public var defaultCountry = "US"
+        public var poll: PollSource?
+    }
+
+    /// CleverTap (seed 002, vendors/clevertap.md): user profiles only, no calls.
+    public struct CleverTapSource: Sendable, Equatable {
+        public init() {}
+        public var name = "clevertap"
+        /// The project id (`X-CleverTap-Account-Id`).
+        public var accountID = ""
+        /// Country assumed for profile phone numbers without a country code.
+        public var defaultCountry = "US"
+        public var poll: PollSource?
+    }
+
+    /// Five9 (vendors/five9.md): call-log reports through the SOAP Configuration Web Services.
+    public struct Five9Source: Sendable, Equatable {
+        public init() {}
+        public var name = "five9"
+        /// The Five9 domain: the events' `source_account_id`.
+        public var domain = ""
+        public var defaultCountry = "US"
+        public var poll: PollSource?
     }
 
     public struct CallRailSource: Sendable, Equatable {

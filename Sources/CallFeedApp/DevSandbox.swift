@@ -5,7 +5,8 @@ import Synchronization
 import VendorSandbox
 
 /// `callfeed dev --sandbox`: the vendor sandbox in-process, and a configuration whose sources poll
-/// it (CTM, CallKeeper, CallRail, JustCall: calls and entity lists) and accept its signed webhooks,
+/// it (CTM, CallKeeper, CallRail, JustCall, HubSpot, Five9: calls and entity lists; CleverTap:
+/// profiles) and accept its signed webhooks (the first four),
 /// so the whole pipeline runs without any vendor account. While it runs, a "live" thread adds a
 /// call at one vendor every few seconds and fires that vendor's webhook at the receiver: the call
 /// reaches the warehouse by webhook at once and again by the next poll, as one row.
@@ -15,7 +16,8 @@ public final class DevSandbox: Sendable {
     let wake = DispatchSemaphore(value: 0)
     let finished = DispatchSemaphore(value: 0)
 
-    /// Where the sandbox listens; vendors under `/ctm`, `/callkeeper`, `/callrail`, `/justcall`.
+    /// Where the sandbox listens; vendors under `/ctm`, `/callkeeper`, `/callrail`, `/justcall`,
+    /// `/hubspot`, `/clevertap`, `/five9`.
     public var url: String { "http://127.0.0.1:\(sandbox.port)" }
 
     /// Webhook token of the sandbox's CallKeeper source (loopback only).
@@ -67,6 +69,21 @@ public final class DevSandbox: Sendable {
         config.sources.callkeeper.append(ck)
         config.sources.callrail.append(callrail)
         config.sources.justcall.append(justcall)
+        var hubspot = CallFeedConfiguration.HubSpotSource()
+        hubspot.name = "hubspot-sandbox"
+        hubspot.portalID = sandbox.accounts(vendor: .hubspot).first?.id ?? "20000001"
+        hubspot.poll = poll(.hubspot) { $0.accessToken = c.hubSpot.accessToken; $0.rateLimits = ["4/second", "100/10s"] }
+        var clevertap = CallFeedConfiguration.CleverTapSource()
+        clevertap.name = "clevertap-sandbox"
+        clevertap.accountID = c.cleverTap.accountID
+        clevertap.poll = poll(.clevertap) { $0.passcode = c.cleverTap.passcode; $0.eventName = "App Launched"; $0.batchSize = 23 }
+        var five9 = CallFeedConfiguration.Five9Source()
+        five9.name = "five9-sandbox"
+        five9.domain = sandbox.accounts(vendor: .five9).first?.id ?? "five9-domain-1"
+        five9.poll = poll(.five9) { $0.username = c.five9.username; $0.password = c.five9.password }
+        config.sources.hubspot.append(hubspot)
+        config.sources.clevertap.append(clevertap)
+        config.sources.five9.append(five9)
     }
 
     /// Every `every`, a new call at the next vendor (round robin), and its webhook fired at the receiver.

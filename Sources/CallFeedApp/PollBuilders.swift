@@ -24,11 +24,29 @@ struct StoredRateLimitHistory: RateLimitHistory {
 
 /// One configured poll source, ready to build its pollers.
 public struct ConfiguredPollSource: Sendable {
-    public var source: any CallSource
+    /// The operator's name for the source (`--source`, checkpoint keys).
+    public var name: String
+    /// Vendor key (`ctm`, `hubspot`, `clevertap`, …).
+    public var vendor: String
+    /// The calls; nil for a source that has none (CleverTap holds profiles only).
+    public var source: (any CallSource)?
     /// The non-call lists polled with it (`entities:` in its poll section).
     public var entityStreams: [any EntityStream]
     public var poll: CallFeedConfiguration.PollSource
     public var defaultLimits: [RateLimiter.Window]
+    /// The vendor's own backoff, when `max_retries` with the usual 1 s × 2 backoff does not suit it.
+    public var retry: RetryPolicy?
+
+    init(source: any CallSource, entityStreams: [any EntityStream], poll: CallFeedConfiguration.PollSource, defaultLimits: [RateLimiter.Window]) {
+        self.name = source.name; self.vendor = source.vendor; self.source = source
+        self.entityStreams = entityStreams; self.poll = poll; self.defaultLimits = defaultLimits
+    }
+
+    /// A source with entity lists only.
+    init(name: String, vendor: String, entityStreams: [any EntityStream], poll: CallFeedConfiguration.PollSource, defaultLimits: [RateLimiter.Window]) {
+        self.name = name; self.vendor = vendor; self.source = nil
+        self.entityStreams = entityStreams; self.poll = poll; self.defaultLimits = defaultLimits
+    }
 }
 
 /// The non-call lists each vendor offers, and those polled when `entities:` is not set.
@@ -38,13 +56,22 @@ enum EntityCatalog {
         "callrail": CallRailEntityStream.Kind.allCases.map(\.rawValue),
         "justcall": JustCallEntityStream.Kind.allCases.map(\.rawValue),
         "callkeeper": [],
+        "hubspot": HubSpotEntityStream.standardNames,
+        "clevertap": ["profiles"],
+        "five9": [],
     ]
     static let defaults: [String: [String]] = [
         "ctm": ["accounts"],
         "callrail": CallRailEntityStream.Kind.allCases.map(\.rawValue),
         "justcall": JustCallEntityStream.Kind.allCases.map(\.rawValue),
         "callkeeper": [],
+        "hubspot": HubSpotEntityStream.standardNames,
+        "clevertap": ["profiles"],
+        "five9": [],
     ]
+
+    /// Vendors whose lists also take names outside `available` (HubSpot custom objects).
+    static let acceptsCustomObjects: Set<String> = ["hubspot"]
 
     static func names(_ poll: CallFeedConfiguration.PollSource, vendor: String) -> [String] {
         poll.entities ?? defaults[vendor] ?? []
@@ -52,8 +79,9 @@ enum EntityCatalog {
 }
 
 extension Builders {
-    /// Every source with a `poll:` section.
-    public static func pollSources(_ config: CallFeedConfiguration) -> [ConfiguredPollSource] {
+    /// Every source with a `poll:` section. `store` (the state store) keeps limiter histories that
+    /// live inside a source (Five9's runReport limits).
+    public static func pollSources(_ config: CallFeedConfiguration, store: StateStore? = nil) -> [ConfiguredPollSource] {
         var result: [ConfiguredPollSource] = []
         for s in config.sources.ctm {
             guard let p = s.poll else { continue }
@@ -94,7 +122,7 @@ extension Builders {
             // JustCall: by plan, 30-90/minute; the lowest unless configured, and its X-Rate-Limit-* headers slow us further.
             result.append(.init(source: source, entityStreams: streams, poll: p, defaultLimits: [.perMinute(30)]))
         }
-        return result
+        return result + morePollSources(config, store: store)
     }
 
     public static func openState(_ config: CallFeedConfiguration) throws(WarehouseError) -> StateStore {
@@ -108,13 +136,14 @@ extension Builders {
         let windows = p.rateLimits.isEmpty ? configured.defaultLimits : p.rateLimits.compactMap { text -> RateLimiter.Window? in
             CallFeedConfiguration.PollSource.parseRateLimit(text).map { RateLimiter.Window(limit: $0.limit, period: .seconds($0.seconds)) }
         }
-        let history = StoredRateLimitHistory(store: store, key: "ratelimit/\(configured.source.vendor)/\(configured.source.name)")
+        let history = StoredRateLimitHistory(store: store, key: "ratelimit/\(configured.vendor)/\(configured.name)")
         return RateLimiter(windows: windows, history: history)
     }
 
-    static func makeClient(_ poll: CallFeedConfiguration.PollSource, limiter: RateLimiter) -> VendorClient {
-        VendorClient(http: HTTPClient(connectTimeoutSeconds: poll.timeoutSeconds, totalTimeoutSeconds: poll.timeoutSeconds),
-                     limiter: limiter, retry: RetryPolicy(maxRetries: poll.maxRetries))
+    static func makeClient(_ configured: ConfiguredPollSource, limiter: RateLimiter) -> VendorClient {
+        let poll = configured.poll
+        return VendorClient(http: HTTPClient(connectTimeoutSeconds: poll.timeoutSeconds, totalTimeoutSeconds: poll.timeoutSeconds),
+                            limiter: limiter, retry: configured.retry ?? RetryPolicy(maxRetries: poll.maxRetries))
     }
 
     static func settings(_ poll: CallFeedConfiguration.PollSource) -> PollSettings {
@@ -123,12 +152,13 @@ extension Builders {
                             chunk: .seconds(Int64(poll.chunkDays) * 86_400))
     }
 
-    /// The call poller of `configured`. `producer` nil = dry run.
+    /// The call poller of `configured`, nil for a source without calls. `producer` nil = dry run.
     public static func makePoller(_ configured: ConfiguredPollSource, config: CallFeedConfiguration, producer: KafkaProducer?,
                                   store: StateStore, limiter: RateLimiter? = nil, registry: PrometheusCollectorRegistry?,
-                                  logger: Logger) -> CallPoller {
-        let client = makeClient(configured.poll, limiter: limiter ?? makeLimiter(configured, store: store))
-        return CallPoller(source: configured.source, client: client, producer: producer, topics: Topics(prefix: config.kafka.topicPrefix),
+                                  logger: Logger) -> CallPoller? {
+        guard let source = configured.source else { return nil }
+        let client = makeClient(configured, limiter: limiter ?? makeLimiter(configured, store: store))
+        return CallPoller(source: source, client: client, producer: producer, topics: Topics(prefix: config.kafka.topicPrefix),
                           store: store, settings: settings(configured.poll), logger: logger,
                           metrics: registry.map(PollMetrics.init))
     }
@@ -139,9 +169,10 @@ extension Builders {
                                         logger: Logger) -> EntityPoller? {
         guard !configured.entityStreams.isEmpty else { return nil }
         let source = configured.source
-        return EntityPoller(name: source.name, streams: configured.entityStreams,
-                            accounts: { client throws(PollError) in try source.accounts(client: client) },
-                            client: makeClient(configured.poll, limiter: limiter ?? makeLimiter(configured, store: store)),
+        // Per-account lists read the call source's accounts; a source without calls has only per-source lists.
+        return EntityPoller(name: configured.name, streams: configured.entityStreams,
+                            accounts: { client throws(PollError) in try source?.accounts(client: client) ?? [] },
+                            client: makeClient(configured, limiter: limiter ?? makeLimiter(configured, store: store)),
                             producer: producer, topics: Topics(prefix: config.kafka.topicPrefix), store: store,
                             settings: settings(configured.poll), logger: logger, metrics: registry.map(PollMetrics.init))
     }
@@ -150,11 +181,12 @@ extension Builders {
     /// on theirs (daily by default), both through one rate limiter.
     public static func pollJobs(_ config: CallFeedConfiguration, producer: KafkaProducer, store: StateStore,
                                 registry: PrometheusCollectorRegistry?, logger: Logger) -> [PollScheduler.Job] {
-        pollSources(config).flatMap { configured -> [PollScheduler.Job] in
+        pollSources(config, store: store).flatMap { configured -> [PollScheduler.Job] in
             let limiter = makeLimiter(configured, store: store)
-            var jobs = [PollScheduler.Job(poller: makePoller(configured, config: config, producer: producer, store: store, limiter: limiter,
-                                                             registry: registry, logger: logger),
-                                          schedule: schedule(configured.poll))]
+            var jobs: [PollScheduler.Job] = []
+            if let calls = makePoller(configured, config: config, producer: producer, store: store, limiter: limiter, registry: registry, logger: logger) {
+                jobs.append(PollScheduler.Job(poller: calls, schedule: schedule(configured.poll)))
+            }
             if let entities = makeEntityPoller(configured, config: config, producer: producer, store: store, limiter: limiter,
                                                registry: registry, logger: logger) {
                 jobs.append(PollScheduler.Job(poller: entities, schedule: entitySchedule(configured.poll)))
@@ -174,10 +206,10 @@ extension Builders {
     }
 
     /// Finds a poll source by name (for `callfeed poll|backfill|check --source`).
-    public static func pollSource(named name: String, in config: CallFeedConfiguration) throws(ConfigurationError) -> ConfiguredPollSource {
-        let all = pollSources(config)
-        guard let found = all.first(where: { $0.source.name == name }) else {
-            throw ConfigurationError("no polled source named \(name) (polled sources: \(all.map(\.source.name).joined(separator: ", ")))")
+    public static func pollSource(named name: String, in config: CallFeedConfiguration, store: StateStore? = nil) throws(ConfigurationError) -> ConfiguredPollSource {
+        let all = pollSources(config, store: store)
+        guard let found = all.first(where: { $0.name == name }) else {
+            throw ConfigurationError("no polled source named \(name) (polled sources: \(all.map(\.name).joined(separator: ", ")))")
         }
         return found
     }

@@ -15,16 +15,18 @@ extension Commands {
     public static func runPoll(configPath: String, sourceName: String, dryRun: Bool, entities: Bool = false) throws {
         let config = try CallFeedConfiguration.load(path: configPath)
         let logger = config.bootstrapLogging(label: "callfeed-poll")
-        let configured = try Builders.pollSource(named: sourceName, in: config)
         let store = try Builders.openState(config)
         defer { store.close() }
+        let configured = try Builders.pollSource(named: sourceName, in: config, store: store)
         let producer = dryRun ? nil : try Builders.makeProducer(config, clientID: "callfeed-poll")
         defer { producer?.close() }
         let limiter = Builders.makeLimiter(configured, store: store)
-        let poller = Builders.makePoller(configured, config: config, producer: producer, store: store, limiter: limiter, registry: nil, logger: logger)
-        let stats = try poller.sync()
-        print("\(dryRun ? "dry run (nothing published): " : "")\(sourceName): \(stats)")
-        guard entities else { return }
+        if let poller = Builders.makePoller(configured, config: config, producer: producer, store: store, limiter: limiter, registry: nil, logger: logger) {
+            let stats = try poller.sync()
+            print("\(dryRun ? "dry run (nothing published): " : "")\(sourceName): \(stats)")
+        }
+        // A source without calls (CleverTap) has only its lists to read.
+        guard entities || configured.source == nil else { return }
         guard let entityPoller = Builders.makeEntityPoller(configured, config: config, producer: producer, store: store, limiter: limiter,
                                                            registry: nil, logger: logger) else {
             print("\(sourceName): no entity lists configured")
@@ -45,12 +47,14 @@ extension Commands {
         let endExclusive = to.count == 10 ? end.adding(seconds: 86_400) : end
         guard start < endExclusive else { throw ConfigurationError("--from must be before --to") }
         let logger = config.bootstrapLogging(label: "callfeed-backfill")
-        let configured = try Builders.pollSource(named: sourceName, in: config)
         let store = try Builders.openState(config)
         defer { store.close() }
+        let configured = try Builders.pollSource(named: sourceName, in: config, store: store)
         let producer = dryRun ? nil : try Builders.makeProducer(config, clientID: "callfeed-backfill")
         defer { producer?.close() }
-        let poller = Builders.makePoller(configured, config: config, producer: producer, store: store, registry: nil, logger: logger)
+        guard let poller = Builders.makePoller(configured, config: config, producer: producer, store: store, registry: nil, logger: logger) else {
+            throw ConfigurationError("\(sourceName) (\(configured.vendor)) has no calls to backfill; its lists are read whole by `callfeed poll --source \(sourceName)`")
+        }
         let bar = ProgressBar()
         let stats = try poller.backfill(from: start, to: endExclusive) { bar.draw($0) }
         bar.finish()
@@ -63,13 +67,22 @@ extension Commands {
         let logger = config.bootstrapLogging(label: "callfeed-check")
         let configured = try Builders.pollSource(named: sourceName, in: config)
         let store = try StateStore(path: ":memory:")
-        let poller = Builders.makePoller(configured, config: config, producer: nil, store: store, registry: nil, logger: logger)
-        let accounts = try poller.accounts()
-        print("\(sourceName): credentials accepted; accounts: \(accounts.joined(separator: ", "))")
         let now = Timestamp.now()
+        let client = VendorClient(limiter: RateLimiter(windows: [.perMinute(10)]))
+        guard let source = configured.source else {
+            // No calls: read the first page of each list.
+            for stream in configured.entityStreams {
+                let page = try stream.page(stream.firstPage(account: nil, since: now.adding(seconds: -86_400), until: now), account: nil,
+                                           since: now.adding(seconds: -86_400), until: now, client: client)
+                print("\(sourceName): credentials accepted; \(stream.entity): first page holds \(page.records.count) records")
+            }
+            print("OK")
+            return
+        }
+        let accounts = try source.accounts(client: client)
+        print("\(sourceName): credentials accepted; accounts: \(accounts.joined(separator: ", "))")
         for account in accounts.prefix(3) {
-            let page = try configured.source.page(configured.source.firstPage, account: account, from: now.adding(seconds: -86_400), to: now,
-                                                  client: VendorClient(limiter: RateLimiter(windows: [.perMinute(10)])))
+            let page = try source.page(source.firstPage, cursor: nil, account: account, from: now.adding(seconds: -86_400), to: now, client: client)
             print("  account \(account): last 24 h, first page holds \(page.records.count) calls")
         }
         print("OK")

@@ -47,6 +47,15 @@ public struct SandboxConfiguration: Sendable {
     public var justCallUserTimeZone: String
     /// JustCall's `call_time` with an unpadded hour (`8:25:43`, `justcall.md` §6).
     public var justCallUnpaddedHours: Bool
+    /// How long a Five9 report runs: `isReportRunning` answers true until this long after its
+    /// `runReport` (`five9.md` §2). Not an init parameter; set it on the value.
+    public var five9ReportDelay: Duration = .milliseconds(200)
+    /// Most results one HubSpot search query pages through: an `after` at or past it is a 400
+    /// (`hubspot.md` §3: 10,000). Lower it to test window splitting with little data.
+    public var hubSpotSearchCap = 10_000
+    /// CleverTap's "not ready" quirk (`clevertap.md` §5): the first GET of each cursor fresh from step 1
+    /// answers `{"status":"fail","error":"Cursor is still processing, try again","code":2}` once; on by default.
+    public var cleverTapCursorNotReadyOnce: Bool = true
 
     /// How long the server waits for a (slow-fault) answer before answering 503 itself.
     public var responseDeadline: Duration

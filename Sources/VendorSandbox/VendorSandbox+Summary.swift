@@ -26,6 +26,15 @@ extension VendorSandbox {
             case .callrail:
                 lines.append("  auth      Authorization: Token token=\"\(c.callRail.apiKey)\"  webhook signing key \(c.callRail.signingKey)")
                 lines.append("  try       curl -H 'Authorization: Token token=\"\(c.callRail.apiKey)\"' '\(base)/v3/a/\(first?.id ?? "ID")/calls.json?time_zone=Etc/UTC&start_date=\(CivilTime.date(c.from))&end_date=\(CivilTime.date(c.to))'")
+            case .hubspot:
+                lines.append("  auth      Authorization: Bearer <token> (one private-app token per portal, below)  client secret \(c.hubSpot.clientSecret) (signs webhooks v3)")
+                lines.append("  try       curl -H 'Authorization: Bearer \(c.hubSpot.accessToken)' '\(base)/crm/v3/objects/calls?limit=100&properties=hs_timestamp,hs_call_duration'")
+            case .clevertap:
+                lines.append("  auth      X-CleverTap-Account-Id: <account>  X-CleverTap-Passcode: \(c.cleverTap.passcode)")
+                lines.append("  try       curl -X POST -H 'X-CleverTap-Account-Id: \(c.cleverTap.accountID)' -H 'X-CleverTap-Passcode: \(c.cleverTap.passcode)' -H 'Content-Type: application/json' -d '{\"event_name\":\"App Launched\",\"from\":\(String(CivilTime.date(c.from).filter { $0 != "-" })),\"to\":\(String(CivilTime.date(c.to).filter { $0 != "-" }))}' '\(base)/1/profiles.json?batch_size=23'  (then GET ?cursor=…)")
+            case .five9:
+                lines.append("  auth      HTTP Basic  user \(c.five9.username) (domain 1; \(c.five9.username)-N for domain N)  password \(c.five9.password)")
+                lines.append("  try       SOAP POST \(base)/wsadmin/v13/AdminWebService: runReport -> isReportRunning -> getReportResultCsv (docs/sandbox.md)")
             default:
                 lines.append("  auth      Authorization: <api_key>:<api_secret>  (per account below; the secret signs webhooks)")
                 lines.append("  try       curl -H 'Authorization: \(first?.credential.authorization ?? "KEY:SECRET")' '\(base)/v2.1/calls?per_page=100&sort=datetime&order=asc'")
@@ -59,6 +68,9 @@ extension VendorSandbox {
             case .ctm: ["access_key": c.ctm.accessKey, "secret_key": c.ctm.secretKey]
             case .callkeeper: ["user_key": c.callKeeper.userKey, "role_key": c.callKeeper.roleKey]
             case .callrail: ["api_key": c.callRail.apiKey, "signing_key": c.callRail.signingKey]
+            case .hubspot: ["access_token": c.hubSpot.accessToken, "client_secret": c.hubSpot.clientSecret]
+            case .clevertap: ["account_id": c.cleverTap.accountID, "passcode": c.cleverTap.passcode]
+            case .five9: ["username": c.five9.username, "password": c.five9.password]
             default: ["api_key": c.justCall.apiKey, "api_secret": c.justCall.apiSecret]
             }
             let limit = c.rateLimit(for: vendor)

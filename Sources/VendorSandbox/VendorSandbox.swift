@@ -40,7 +40,7 @@ public final class VendorSandbox: Sendable {
     /// Generates every vendor's data; the server starts with ``start(host:port:)``.
     public init(configuration: SandboxConfiguration = SandboxConfiguration()) {
         self.configuration = configuration
-        let all: [any VendorAPI] = [CTMAPI(), CallKeeperAPI(), CallRailAPI(), JustCallAPI()]
+        let all: [any VendorAPI] = [CTMAPI(), CallKeeperAPI(), CallRailAPI(), JustCallAPI(), CleverTapAPI(), Five9API(), HubSpotAPI()]
         apis = Dictionary(uniqueKeysWithValues: all.map { ($0.vendor, $0) })
         data = Mutex(Dictionary(uniqueKeysWithValues: all.map { ($0.vendor, VendorDataset.generate(for: $0, configuration: configuration)) }))
     }

@@ -12,7 +12,7 @@ struct CallFeedCommand: AsyncParsableCommand {
         (Kafka -> warehouse), which scale independently. `callfeed dev` runs all of it in one
         process with no external services. Configuration: docs/configuration.md.
         """,
-        subcommands: [Dev.self, Poll.self, Backfill.self, Check.self, CheckConfig.self, WarehouseCommand.self, MockKafka.self, BenchCommand.self])
+        subcommands: [Dev.self, Poll.self, Backfill.self, Check.self, CheckConfig.self, WarehouseCommand.self, MockKafka.self, BenchCommand.self, ConnectorCommand.self])
 
     struct Dev: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -199,4 +199,64 @@ struct CallFeedCommand: AsyncParsableCommand {
 
         func run() throws { try MockKafkaHost.run(brokers: brokers, partitions: partitions, topicPrefix: topicPrefix) }
     }
+}
+
+/// `callfeed connector`: a source behind the Airbyte protocol (``Connector``), one JSON message per
+/// line on stdout.
+struct ConnectorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "connector",
+        abstract: "Run a source as an Airbyte source connector: spec, check, discover, read (messages as JSON lines on stdout).",
+        discussion: """
+        Example: callfeed connector read --config clevertap.json --catalog configured_catalog.json [--state state.json]
+        The config is the JSON object `spec` describes; CleverTap's passcode may come from CLEVERTAP_PASSCODE instead.
+        Protocol: https://docs.airbyte.com/understanding-airbyte/airbyte-protocol
+        """,
+        subcommands: [Spec.self, Check.self, Discover.self, Read.self])
+
+    /// The `--source` option every subcommand takes.
+    struct SourceOption: ParsableArguments {
+        @Option(name: .long, help: "The source to expose (\(Connector.sources.keys.sorted().joined(separator: ", "))).")
+        var source = "clevertap"
+
+        func connector() throws -> Connector {
+            let source: any ConnectorSource
+            do { source = try Connector.source(named: self.source) } catch { throw ValidationError(error.reason) }
+            return Connector(source: source, output: { print($0) })
+        }
+    }
+
+    struct Spec: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the SPEC message: the config's JSON Schema.")
+        @OptionGroup var source: SourceOption
+        func run() throws { try finish(source.connector().spec()) }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Try the config against the vendor; print CONNECTION_STATUS SUCCEEDED or FAILED.")
+        @OptionGroup var source: SourceOption
+        @Option(name: .long, help: "Config JSON file.") var config: String
+        func run() throws { try finish(source.connector().check(configPath: config)) }
+    }
+
+    struct Discover: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the CATALOG message: streams, schemas, sync modes, primary keys.")
+        @OptionGroup var source: SourceOption
+        @Option(name: .long, help: "Config JSON file.") var config: String
+        func run() throws { try finish(source.connector().discover(configPath: config)) }
+    }
+
+    struct Read: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a RECORD message per object of the configured streams, then a STATE per stream.")
+        @OptionGroup var source: SourceOption
+        @Option(name: .long, help: "Config JSON file.") var config: String
+        @Option(name: .long, help: "Configured catalog JSON file.") var catalog: String
+        @Option(name: .long, help: "State JSON file from an earlier read (incremental streams continue from it).") var state: String?
+        func run() throws { try finish(source.connector().read(configPath: config, catalogPath: catalog, statePath: state)) }
+    }
+}
+
+/// Ends the command with the connector's exit code (0 returns normally).
+private func finish(_ code: Int32) throws {
+    if code != 0 { throw ExitCode(code) }
 }

@@ -34,9 +34,16 @@ import Testing
         let config = try CallFeedConfiguration.parse(text, environment: [
             "CALLKEEPER_WEBHOOK_TOKEN": "token-from-env", "CTM_WEBHOOK_SECRET": "s", "CALLKEEPER_API_KEY": "ck-key",
             "CTM_ACCESS_KEY": "a", "CTM_SECRET_KEY": "b", "CALLRAIL_SIGNING_KEY": "cr-sign", "CALLRAIL_API_KEY": "cr-key",
-            "JUSTCALL_API_KEY": "jc-key", "JUSTCALL_API_SECRET": "jc-secret",
+            "JUSTCALL_API_KEY": "jc-key", "JUSTCALL_API_SECRET": "jc-secret", "HUBSPOT_ACCESS_TOKEN": "hs-token",
+            "CLEVERTAP_PASSCODE": "ct-pass", "FIVE9_USERNAME": "f9-user", "FIVE9_PASSWORD": "f9-pass",
         ])
         #expect(config.sources.ctm.first?.poll?.entities == ["accounts"])
+        #expect(config.sources.hubspot.first?.poll?.accessToken == "hs-token")
+        #expect(config.sources.hubspot.first?.poll?.entities?.contains("genius_users") == true)
+        #expect(config.sources.clevertap.first?.poll?.startDate == "20240501")
+        #expect(config.sources.clevertap.first?.poll?.region == "in1")
+        #expect(config.sources.five9.first?.poll?.runReportLimits == ["16/minute", "120/hour", "800/day"])
+        for secret in ["hs-token", "ct-pass", "f9-pass"] { #expect(!config.redactedSummary.contains(secret)) }
         #expect(config.sources.callrail.first?.signingKeys == ["cr-sign"])
         #expect(config.sources.callrail.first?.poll?.rateLimits == ["1000/hour", "10000/day"])
         #expect(reason { _ = try CallFeedConfiguration.parse("sources:\n  callrail:\n    - poll: {api_key: k, pagination: cursor}\n", environment: [:]) }
@@ -44,7 +51,8 @@ import Testing
         #expect(config.sources.justcall.first?.poll?.apiSecret == "jc-secret")
         #expect(config.sources.justcall.first?.webhookURL == "https://ingest.example.com/webhooks/justcall")
         #expect(Builders.makeRoutes(config).map(\.path).sorted() == ["/webhooks/callkeeper", "/webhooks/callrail", "/webhooks/ctm", "/webhooks/justcall"])
-        #expect(Builders.pollSources(config).map { "\($0.source.vendor):\($0.entityStreams.count)" } == ["ctm:1", "callkeeper:0", "callrail:6", "justcall:5"])
+        #expect(Builders.pollSources(config).map { "\($0.vendor):\($0.source == nil ? "-" : "calls"):\($0.entityStreams.count)" }
+            == ["ctm:calls:1", "callkeeper:calls:0", "callrail:calls:6", "justcall:calls:5", "hubspot:calls:7", "clevertap:-:1", "five9:calls:0"])
         for secret in ["cr-sign", "cr-key", "jc-key", "jc-secret"] { #expect(!config.redactedSummary.contains(secret)) }
         #expect(reason { _ = try CallFeedConfiguration.parse(text.replacingOccurrences(of: "entities: [accounts]", with: "entities: [accounts, trackers]"),
                                                              environment: ["CALLKEEPER_WEBHOOK_TOKEN": "t-0000000", "CTM_WEBHOOK_SECRET": "s",
@@ -62,6 +70,31 @@ import Testing
             "CALLKEEPER_WEBHOOK_TOKEN": "token-from-env", "CTM_WEBHOOK_SECRET": "s", "CALLRAIL_SIGNING_KEY": "x", "CALLRAIL_API_KEY": "y",
             "JUSTCALL_API_KEY": "z", "JUSTCALL_API_SECRET": "w"]) }
             == "sources.callkeeper[0].poll.api_key is required for polling")
+    }
+
+    /// HubSpot, CleverTap and Five9 sources: each required key and malformed value is named.
+    @Test func moreSourcesAreValidatedWithTheKeyToFix() {
+        func check(_ yaml: String) -> String? { reason { _ = try CallFeedConfiguration.parse("sources:\n" + yaml, environment: [:]) } }
+        #expect(check("  hubspot:\n    - poll: {access_token: t}\n") == "sources.hubspot[0].portal_id is required (the portal's hub id, the calls' account)")
+        #expect(check("  hubspot:\n    - portal_id: '1'\n      poll: {}\n")?.hasPrefix("sources.hubspot[0].poll.access_token is required") == true)
+        #expect(check("  hubspot:\n    - portal_id: '1'\n      poll: {access_token: t, rate_limits: ['100/10s', '4/second']}\n") == nil)
+        #expect(check("  hubspot:\n    - portal_id: '1'\n      poll: {access_token: t, rate_limits: ['100/10fortnights']}\n")?
+            .contains("must look like 1000/hour or 100/10s") == true)
+        #expect(check("  hubspot:\n    - portal_id: '1'\n      poll: {access_token: t, api_key: k}\n") != nil)  // not a HubSpot key
+        let ct = "  clevertap:\n    - account_id: A\n      poll: {passcode: p, event_name: Called"
+        #expect(check(ct + "}\n") == nil)
+        #expect(check(ct + ", region: sk1}\n")?.hasPrefix("sources.clevertap[0]: CleverTap source clevertap: region \"sk1\" is not one of") == true)
+        #expect(check(ct + ", start_date: '2024-05-01'}\n")?.hasSuffix("start_date must be a date written YYYYMMDD, not 2024-05-01") == true)
+        #expect(check(ct + ", start_date: '20240231'}\n")?.hasSuffix("start_date must be a date written YYYYMMDD, not 20240231") == true)
+        #expect(check(ct + ", start_date: '20240502', end_date: '20240501'}\n")?.hasSuffix("start_date 20240502 is after end_date 20240501") == true)
+        #expect(check(ct + ", batch_size: 5001}\n")?.hasSuffix("batch_size must be 1 to 5000, not 5001") == true)
+        #expect(check("  clevertap:\n    - account_id: A\n      poll: {passcode: p}\n")?.contains("event_name is required") == true)
+        let f9 = "  five9:\n    - domain: D\n      poll: {username: u, password: p"
+        #expect(check(f9 + "}\n") == nil)
+        #expect(check(f9 + ", data_center: mars}\n")?.hasPrefix("sources.five9[0].poll.data_center must be one of ca, eu, uk, us") == true)
+        #expect(check(f9 + ", report_time_zone: Pacific}\n") == "sources.five9[0].poll.report_time_zone Pacific is not an IANA time zone")
+        #expect(check(f9 + ", run_report_limits: [lots]}\n") == "sources.five9[0].poll.run_report_limits entry lots must look like 16/minute")
+        #expect(check("  five9:\n    - poll: {username: u, password: p}\n")?.hasPrefix("sources.five9[0].domain is required") == true)
     }
 
     @Test func missingVariableIsNamedWithItsKey() {

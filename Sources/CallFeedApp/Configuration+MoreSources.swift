@@ -1,0 +1,102 @@
+import CallFeedCore
+import CallFeedPoll
+import Foundation
+
+/// `sources.hubspot`, `sources.clevertap` and `sources.five9`: decoding, validation and the
+/// redacted summary (docs/configuration.md).
+extension CallFeedConfiguration {
+    mutating func decodeMoreSources(_ m: [String: ConfigTree]) throws(ConfigurationError) {
+        for item in try m["hubspot"]?.list() ?? [] {
+            let f = try item.members(allowed: ["name", "portal_id", "default_country", "poll"])
+            var source = HubSpotSource()
+            if let v = f["name"] { source.name = try v.string() }
+            if let v = f["portal_id"] { source.portalID = try v.string() }
+            if let v = f["default_country"] { source.defaultCountry = try v.string() }
+            if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "hubspot") }
+            sources.hubspot.append(source)
+        }
+        for item in try m["clevertap"]?.list() ?? [] {
+            let f = try item.members(allowed: ["name", "account_id", "default_country", "poll"])
+            var source = CleverTapSource()
+            if let v = f["name"] { source.name = try v.string() }
+            if let v = f["account_id"] { source.accountID = try v.string() }
+            if let v = f["default_country"] { source.defaultCountry = try v.string() }
+            if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "clevertap") }
+            sources.clevertap.append(source)
+        }
+        for item in try m["five9"]?.list() ?? [] {
+            let f = try item.members(allowed: ["name", "domain", "default_country", "poll"])
+            var source = Five9Source()
+            if let v = f["name"] { source.name = try v.string() }
+            if let v = f["domain"] { source.domain = try v.string() }
+            if let v = f["default_country"] { source.defaultCountry = try v.string() }
+            if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "five9") }
+            sources.five9.append(source)
+        }
+    }
+
+    /// Five9's data centres (vendors/five9.md §1).
+    public static let five9DataCenters = ["us": "https://api.five9.com", "uk": "https://api.five9.eu", "ca": "https://api.five9.ca",
+                                          "eu": "https://api.eu.five9.com"]
+
+    func validateMoreSources() throws(ConfigurationError) {
+        for (i, s) in sources.hubspot.enumerated() {
+            let path = "sources.hubspot[\(i)]"
+            guard !s.portalID.isEmpty else { throw ConfigurationError("\(path).portal_id is required (the portal's hub id, the calls' account)") }
+            guard let poll = s.poll else { throw ConfigurationError("\(path).poll is required: HubSpot calls are polled (webhooks only notify)") }
+            guard !poll.accessToken.isEmpty else {
+                throw ConfigurationError("\(path).poll.access_token is required (a private-app token; HubSpot API keys were retired in 2022)")
+            }
+            try poll.validate(path: "\(path).poll")
+        }
+        for (i, s) in sources.clevertap.enumerated() {
+            let path = "sources.clevertap[\(i)]"
+            guard let poll = s.poll else { throw ConfigurationError("\(path).poll is required: CleverTap profiles are polled") }
+            do {
+                try Builders.cleverTapStream(s, poll: poll).validate()
+            } catch {
+                throw ConfigurationError("\(path): \(error.reason)")
+            }
+            try poll.validate(path: "\(path).poll")
+        }
+        for (i, s) in sources.five9.enumerated() {
+            let path = "sources.five9[\(i)]"
+            guard !s.domain.isEmpty else { throw ConfigurationError("\(path).domain is required (the Five9 domain, the calls' account)") }
+            guard let poll = s.poll else { throw ConfigurationError("\(path).poll is required: Five9 call logs are polled reports") }
+            guard !poll.username.isEmpty, !poll.password.isEmpty else {
+                throw ConfigurationError("\(path).poll.username and password are required (an administrator user with reporting rights)")
+            }
+            guard poll.baseURL != nil || Self.five9DataCenters[poll.dataCenter] != nil else {
+                throw ConfigurationError("\(path).poll.data_center must be one of \(Self.five9DataCenters.keys.sorted().joined(separator: ", ")) (or set base_url)")
+            }
+            guard TimeZone(identifier: poll.reportTimeZone) != nil else {
+                throw ConfigurationError("\(path).poll.report_time_zone \(poll.reportTimeZone) is not an IANA time zone")
+            }
+            for limit in poll.runReportLimits where PollSource.parseRateLimit(limit) == nil {
+                throw ConfigurationError("\(path).poll.run_report_limits entry \(limit) must look like 16/minute")
+            }
+            try poll.validate(path: "\(path).poll")
+        }
+    }
+
+    var moreSourcesSummary: [String] {
+        var lines: [String] = []
+        for s in sources.hubspot {
+            lines.append("source hubspot \(s.name): portal_id=\(s.portalID) default_country=\(s.defaultCountry)")
+            if let p = s.poll { lines.append("  poll: \(p.summary) access_token=*** entities=\(p.entities?.joined(separator: ",") ?? "default")") }
+        }
+        for s in sources.clevertap {
+            lines.append("source clevertap \(s.name): account_id=\(s.accountID) default_country=\(s.defaultCountry)")
+            if let p = s.poll {
+                lines.append("  poll: \(p.summary) passcode=*** region=\(p.region) event_name=\(p.eventName) dates=\(p.startDate ?? "start")..\(p.endDate ?? "today") batch_size=\(p.batchSize)")
+            }
+        }
+        for s in sources.five9 {
+            lines.append("source five9 \(s.name): domain=\(s.domain) default_country=\(s.defaultCountry)")
+            if let p = s.poll {
+                lines.append("  poll: \(p.summary) username=\(p.username) password=*** data_center=\(p.dataCenter) api_version=\(p.apiVersion) report=\(p.folderName)/\(p.reportName) report_time_zone=\(p.reportTimeZone)")
+            }
+        }
+        return lines
+    }
+}

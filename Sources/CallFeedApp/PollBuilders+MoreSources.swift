@@ -1,0 +1,55 @@
+import CallFeedCore
+import CallFeedPoll
+import HTTPClient
+import Warehouse
+
+extension Builders {
+    /// HubSpot, CleverTap and Five9 sources with a `poll:` section. `store` keeps Five9's runReport
+    /// limiter history across restarts (in memory without one).
+    static func morePollSources(_ config: CallFeedConfiguration, store: StateStore?) -> [ConfiguredPollSource] {
+        var result: [ConfiguredPollSource] = []
+        for s in config.sources.hubspot {
+            guard let p = s.poll else { continue }
+            let source = HubSpotCallSource(name: s.name, baseURL: p.baseURL ?? "https://api.hubapi.com", accessToken: p.accessToken,
+                                           portalID: s.portalID, defaultCountry: s.defaultCountry)
+            let streams = HubSpotEntityStream.streams(calls: source, names: EntityCatalog.names(p, vendor: "hubspot"))
+            // Free/Starter private app: 100 per rolling 10 s; search 4/s (vendors/hubspot.md §4). Both in one
+            // limiter: most requests are searches. The X-HubSpot-RateLimit-* headers slow us further.
+            result.append(.init(source: source, entityStreams: streams, poll: p,
+                                defaultLimits: [RateLimiter.Window(limit: 4, period: .seconds(1)), RateLimiter.Window(limit: 100, period: .seconds(10))]))
+        }
+        for s in config.sources.clevertap {
+            guard let p = s.poll else { continue }
+            let stream = cleverTapStream(s, poll: p)
+            // Concurrency-limited, not rate-limited (vendors/clevertap.md §4): one request at a time, gently,
+            // and a 429 is waited out in minutes, not seconds.
+            var configured = ConfiguredPollSource(name: s.name, vendor: "clevertap", entityStreams: [stream], poll: p, defaultLimits: [.perMinute(60)])
+            configured.retry = RetryPolicy(maxRetries: max(p.maxRetries, 5), initialDelay: .seconds(5), factor: 3, maxDelay: .seconds(600))
+            result.append(configured)
+        }
+        for s in config.sources.five9 {
+            guard let p = s.poll else { continue }
+            let limits = p.runReportLimits.compactMap { text -> RateLimiter.Window? in
+                CallFeedConfiguration.PollSource.parseRateLimit(text).map { RateLimiter.Window(limit: $0.limit, period: .seconds($0.seconds)) }
+            }
+            let source = Five9CallSource(name: s.name, baseURL: p.baseURL ?? CallFeedConfiguration.five9DataCenters[p.dataCenter] ?? "https://api.five9.com",
+                                         apiVersion: p.apiVersion, username: p.username, password: p.password, domain: s.domain,
+                                         folderName: p.folderName, reportName: p.reportName, defaultCountry: s.defaultCountry,
+                                         reportTimeZone: p.reportTimeZone,
+                                         runReportLimits: limits.isEmpty ? [.perMinute(16), .perHour(120), .perDay(800)] : limits,
+                                         runReportHistory: store.map { StoredRateLimitHistory(store: $0, key: "ratelimit/five9/\(s.name)/runReport") })
+            // The Query operations (isReportRunning) allow 450/min; runReport has its own limiter in the source.
+            result.append(.init(source: source, entityStreams: [], poll: p, defaultLimits: [.perMinute(450)]))
+        }
+        return result
+    }
+}
+
+extension Builders {
+    /// The CleverTap profile stream of a configured source (also what its validation checks).
+    static func cleverTapStream(_ s: CallFeedConfiguration.CleverTapSource, poll p: CallFeedConfiguration.PollSource) -> CleverTapProfileStream {
+        CleverTapProfileStream(name: s.name, accountID: s.accountID, passcode: p.passcode, region: p.region, baseURL: p.baseURL,
+                               eventName: p.eventName, startDate: p.startDate, endDate: p.endDate, batchSize: p.batchSize,
+                               defaultCountry: s.defaultCountry)
+    }
+}
