@@ -72,7 +72,7 @@ public final class DevSandbox: Sendable {
         var hubspot = CallFeedConfiguration.HubSpotSource()
         hubspot.name = "hubspot-sandbox"
         hubspot.portalID = sandbox.accounts(vendor: .hubspot).first?.id ?? "20000001"
-        hubspot.poll = poll(.hubspot) { $0.accessToken = c.hubSpot.accessToken; $0.rateLimits = ["4/second", "100/10s"] }
+        hubspot.poll = poll(.hubspot) { $0.accessToken = c.hubSpot.accessToken; $0.rateLimits = ["100/10s"] }
         var clevertap = CallFeedConfiguration.CleverTapSource()
         clevertap.name = "clevertap-sandbox"
         clevertap.accountID = c.cleverTap.accountID

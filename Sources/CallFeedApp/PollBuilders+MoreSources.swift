@@ -13,10 +13,11 @@ extension Builders {
             let source = HubSpotCallSource(name: s.name, baseURL: p.baseURL ?? "https://api.hubapi.com", accessToken: p.accessToken,
                                            portalID: s.portalID, defaultCountry: s.defaultCountry)
             let streams = HubSpotEntityStream.streams(calls: source, names: EntityCatalog.names(p, vendor: "hubspot"))
-            // Free/Starter private app: 100 per rolling 10 s; search 4/s (vendors/hubspot.md §4). Both in one
-            // limiter: most requests are searches. The X-HubSpot-RateLimit-* headers slow us further.
+            // Free/Starter private app: 100 per rolling 10 s (vendors/hubspot.md §4). The search API's own
+            // 4/s is paced by the source itself (per token, shared by its call and entity jobs); the
+            // X-HubSpot-RateLimit-* headers slow us further.
             result.append(.init(source: source, entityStreams: streams, poll: p,
-                                defaultLimits: [RateLimiter.Window(limit: 4, period: .seconds(1)), RateLimiter.Window(limit: 100, period: .seconds(10))]))
+                                defaultLimits: [RateLimiter.Window(limit: 100, period: .seconds(10))]))
         }
         for s in config.sources.clevertap {
             guard let p = s.poll else { continue }

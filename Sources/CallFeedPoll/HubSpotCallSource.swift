@@ -54,7 +54,7 @@ public struct HubSpotCallSource: CallSource {
     /// Records per page of the CRM list endpoints (their maximum).
     public static let listPageSize = 100
 
-    let dispositions: DispositionCache
+    let dispositions: HubSpotDispositionCache
     let searchPacer: RateLimiter?
 
     /// - Parameters:
@@ -79,7 +79,7 @@ public struct HubSpotCallSource: CallSource {
         self.customDispositions = customDispositions
         self.resultCap = resultCap
         self.searchesPerSecond = searchesPerSecond
-        self.dispositions = DispositionCache()
+        self.dispositions = HubSpotDispositionCache()
         // A tenth of a second of margin: HubSpot counts arrivals, we count departures.
         self.searchPacer = searchesPerSecond.map { RateLimiter(windows: [RateLimiter.Window(limit: max(1, $0), period: .milliseconds(1100))]) }
     }
@@ -175,7 +175,7 @@ public struct HubSpotCallSource: CallSource {
 
 /// The portal's disposition labels (GUID → label), loaded by ``HubSpotCallSource/accounts(client:)``
 /// on the poller's thread and read while mapping. All access is under the mutex.
-final class DispositionCache: Sendable {
+final class HubSpotDispositionCache: Sendable {
     private let state = Mutex<[String: String]?>(nil)
     var labels: [String: String]? { state.withLock { $0 } }
     func set(_ labels: [String: String]) { state.withLock { $0 = labels } }

@@ -44,7 +44,7 @@ public struct HubSpotEntityStream: EntityStream {
     public let calls: HubSpotCallSource
     public let kind: Kind
     /// Properties asked for: the standard list's, or a custom object's catalogue (read once per run).
-    let catalogue: PropertyCatalogue
+    let catalogue: HubSpotPropertyCatalogue
 
     public var vendor: String { calls.vendor }
     public var entity: String {
@@ -57,7 +57,7 @@ public struct HubSpotEntityStream: EntityStream {
     public var perAccount: Bool { true }
 
     public init(calls: HubSpotCallSource, kind: Kind) {
-        self.calls = calls; self.kind = kind; self.catalogue = PropertyCatalogue()
+        self.calls = calls; self.kind = kind; self.catalogue = HubSpotPropertyCatalogue()
     }
 
     /// The object type in the URL: the standard name, or the custom object's fully qualified name.
@@ -170,7 +170,7 @@ public struct HubSpotEntityStream: EntityStream {
 
 /// A custom object's property names, read once per run and used for its later pages. All access
 /// is under the mutex.
-final class PropertyCatalogue: Sendable {
+final class HubSpotPropertyCatalogue: Sendable {
     private let state = Mutex<[String]?>(nil)
     var names: [String]? { state.withLock { $0 } }
     func set(_ names: [String]) { state.withLock { $0 = names } }

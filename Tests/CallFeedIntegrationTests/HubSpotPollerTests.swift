@@ -141,8 +141,9 @@ import VendorSandbox
 
     @Test("search over its per-second budget: 429s without Retry-After, the client backs off, every call once")
     func searchRateLimit() throws {
-        // The sandbox allows 2 searches a second; the source paces itself to HubSpot's 4.
-        let h = try PollHarness(Self.sandbox(calls: 40, searchLimit: SandboxRateLimit(windows: [.perSecond(2)], sendsRetryAfter: false)))
+        // The sandbox allows 2 searches per 2 seconds; the source paces itself to HubSpot's 4 a second.
+        let limit = SandboxRateLimit(windows: [.init(limit: 2, period: .seconds(2))], sendsRetryAfter: false)
+        let h = try PollHarness(Self.sandbox(calls: 40, searchLimit: limit))
         defer { h.stop() }
         let stats = try h.callPoller(Self.source(h, pageSize: 5), client: h.client(maxRetries: 10), start: Self.may1).sync(now: Self.may4)
         #expect(stats.published == 40)
@@ -228,7 +229,7 @@ import VendorSandbox
             guard case .text(let json)? = row["data"], let data = try? JSONValue.parse(Array(json.utf8)) else {
                 Issue.record("contact \(id) has no data"); continue
             }
-            // The contact id is 9 + the customer's digits (HubSpotObjects.swift): phone_e164 is that number.
+            // The contact id is 9 + the customer's digits (Sources/VendorSandbox/Vendors/HubSpot/HubSpotStore.swift): phone_e164 is that number.
             #expect(data["phone_e164"]?.text == "+" + id.dropFirst())
             #expect(data["phone"]?.text?.hasPrefix("(") == true && data["firstname"]?.text != nil && data["id"]?.text == id)
         }

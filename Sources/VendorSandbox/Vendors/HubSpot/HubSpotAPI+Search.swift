@@ -16,13 +16,13 @@ extension HubSpotAPI {
         let groups = body["filterGroups"]?.arrayValue ?? []
         // Since Aug 2024: at most 5 groups, 10 filters per group, 25 in total.
         guard groups.count <= 5 else { return validation("Too many filter groups: \(groups.count) (at most 5)") }
-        var filters: [[SearchFilter]] = []
+        var filters: [[HubSpotSearchFilter]] = []
         for group in groups {
             let items = group["filters"]?.arrayValue ?? []
             guard items.count <= 10 else { return validation("Too many filters in a group: \(items.count) (at most 10)") }
-            var parsed: [SearchFilter] = []
+            var parsed: [HubSpotSearchFilter] = []
             for item in items {
-                switch SearchFilter.parse(item) {
+                switch HubSpotSearchFilter.parse(item) {
                 case .success(let filter): parsed.append(filter)
                 case .failure(let problem): return validation(problem.text)
                 }
@@ -53,7 +53,7 @@ extension HubSpotAPI {
             filters.isEmpty || filters.contains { group in group.allSatisfy { $0.matches(object) } }
         }
         let sorts = body["sorts"]?.arrayValue ?? []
-        let sort = sorts.first.flatMap { SearchSort.parse($0) }
+        let sort = sorts.first.flatMap { HubSpotSearchSort.parse($0) }
         matches.sort { a, b in
             if let sort, let order = sort.compare(a, b) { return order }
             return a.numericID < b.numericID
@@ -73,7 +73,7 @@ extension HubSpotAPI {
 }
 
 /// One search filter (§3): `{propertyName, operator, value | highValue | values}`.
-struct SearchFilter {
+struct HubSpotSearchFilter {
     struct Problem: Error { var text: String }
 
     var property: String
@@ -84,12 +84,12 @@ struct SearchFilter {
 
     static let operators: Set<String> = ["EQ", "NEQ", "GT", "GTE", "LT", "LTE", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY", "NOT_HAS_PROPERTY"]
 
-    static func parse(_ json: JSONValue) -> Result<SearchFilter, Problem> {
+    static func parse(_ json: JSONValue) -> Result<HubSpotSearchFilter, Problem> {
         guard let property = json["propertyName"]?.text else { return .failure(Problem(text: "filter is missing propertyName")) }
         guard let op = json["operator"]?.text?.uppercased(), operators.contains(op) else {
             return .failure(Problem(text: "Unsupported operator \(json["operator"]?.text ?? "(none)") on \(property); expected one of \(operators.sorted().joined(separator: ", "))"))
         }
-        let filter = SearchFilter(property: property, op: op, value: json["value"]?.text, highValue: json["highValue"]?.text,
+        let filter = HubSpotSearchFilter(property: property, op: op, value: json["value"]?.text, highValue: json["highValue"]?.text,
                                   values: json["values"]?.arrayValue?.compactMap(\.text) ?? [])
         switch op {
         case "HAS_PROPERTY", "NOT_HAS_PROPERTY": break
@@ -153,13 +153,13 @@ struct SearchFilter {
 }
 
 /// One sort (§3): `{propertyName, direction: ASCENDING | DESCENDING}`; HubSpot takes one.
-struct SearchSort {
+struct HubSpotSearchSort {
     var property: String
     var ascending: Bool
 
-    static func parse(_ json: JSONValue) -> SearchSort? {
+    static func parse(_ json: JSONValue) -> HubSpotSearchSort? {
         guard let property = json["propertyName"]?.text else { return nil }
-        return SearchSort(property: property, ascending: json["direction"]?.text?.uppercased() != "DESCENDING")
+        return HubSpotSearchSort(property: property, ascending: json["direction"]?.text?.uppercased() != "DESCENDING")
     }
 
     /// `a` before `b`, or nil on a tie (the id decides). Objects without the property go last.
