@@ -16,21 +16,22 @@ import Synchronization
 /// - Windows (§3): the poller's windows are on **`hs_lastmodifieddate`**, not the call time: one
 ///   filter group `hs_lastmodifieddate GTE from AND LT to` (epoch ms), sorted ascending, `limit`
 ///   ``pageSize`` (≤ 200), so a changed call (a late recording, a new disposition) is read again
-///   by the next run. The cursor is HubSpot's `after` (an offset), handed back by the poller
-///   through ``CallPage/nextCursor``; the last page has no `paging.next`.
+///   by the next run. Pages are **keyset** pages: each is a new search from the last
+///   `hs_lastmodifieddate` read, with `after` skipping only the records already read at exactly
+///   that millisecond (``Keyset``, saved by the poller through ``CallPage/nextCursor``). HubSpot's
+///   `after` alone is an offset into a list whose sort key moves: a call modified mid-window would
+///   push another into a page already read. The last page has no `paging.next`.
 /// - Result cap (§3): a search pages through at most 10,000 results (``resultCap``); the first
-///   page's `total` lets ``CallPoller`` halve a window over it (down to 1 s, ``granularity``). A
-///   1-second window still over the cap ends at the cap instead of asking for the 400 HubSpot
-///   gives past it; the poller logs and counts that.
+///   page's `total` lets ``CallPoller`` halve a window over it (down to 1 s, ``granularity``).
+///   Keyset pages keep `after` small anyway; only more than 10,000 calls modified in the same
+///   millisecond (a bulk import) stop at the cap instead of asking for the 400 HubSpot gives past
+///   it; the poller logs and counts a window still over the cap.
 /// - Limits (§4): search has its own budget, 4 requests a second per token, and sends no rate
 ///   headers: the source paces its searches to ``searchesPerSecond`` per 1.1 s itself (the margin
 ///   absorbs network jitter: HubSpot counts arrivals); the 100-per-10-s
 ///   budget of the token is the client's ``HTTPClient/RateLimiter`` (and the
 ///   `X-HubSpot-RateLimit-*` headers the other endpoints send).
 /// - Search results lag writes by seconds to a minute [3P]: the poller's lookback re-reads them.
-///   A call modified while its window is being paged moves past the window's end, which shifts
-///   the offsets of the records after it; the lookback covers that too (it is read again in the
-///   next window either way, and the record it pushed is still in the overlap).
 public struct HubSpotCallSource: CallSource {
     public let vendor = "hubspot"
     public let name: String
@@ -116,26 +117,70 @@ public struct HubSpotCallSource: CallSource {
     }
 
     public func page(_ number: Int, cursor: String?, account: String, from: Timestamp, to: Timestamp, client: VendorClient) throws(PollError) -> CallPage {
+        // Keyset paging: each page is a new search from the last modification time seen, skipping
+        // the records already read at exactly that time. HubSpot's own `after` is an offset into a
+        // list sorted by a key that moves: a call modified while its window is read leaves the
+        // list, and the record after it would slide into a page already read and be skipped. The
+        // offset form (`after=N`) is still read, from cursors saved by an older CallFeed.
+        let keyset = cursor.flatMap(Keyset.init)
+        let start = keyset?.modifiedAt ?? from
         var body: [String: JSONValue] = [
             "filterGroups": .array([.object(["filters": .array([
-                Self.filter("hs_lastmodifieddate", "GTE", from), Self.filter("hs_lastmodifieddate", "LT", to),
+                Self.filter("hs_lastmodifieddate", "GTE", start), Self.filter("hs_lastmodifieddate", "LT", to),
             ])])]),
             "sorts": .array([.object(["propertyName": .string("hs_lastmodifieddate"), "direction": .string("ASCENDING")])]),
             "properties": .array(HubSpotMapping.properties.map { .string($0) }),
             "limit": .int(Int64(pageSize)),
         ]
-        if let cursor, !cursor.isEmpty { body["after"] = .string(cursor) }
+        if let keyset {
+            if keyset.seen > 0 { body["after"] = .string(String(keyset.seen)) }
+        } else if let cursor, !cursor.isEmpty {
+            body["after"] = .string(cursor)
+        }
         searchPacer?.acquire()
         let answer = try request("POST", "/crm/v3/objects/calls/search", body: .object(body), client: client)
         guard let results = answer["results"]?.arrayValue else {
             throw PollError(.vendor, "HubSpot search answered without results: \(String(describing: answer).prefix(200))")
         }
-        var next = answer[path: "paging", "next", "after"]?.text
-        if let after = next.flatMap({ Int($0) }), let cap = resultCap, after >= cap {
-            // Past the cap HubSpot answers 400: the window could not be split below it (logged by the poller).
-            next = nil
+        let offset = answer[path: "paging", "next", "after"]?.text
+        var next: String?
+        if offset != nil, let last = results.last.flatMap(Self.modifiedAt) {
+            // Records of this page at the last time seen, plus those skipped at it before.
+            let atLast = results.reversed().prefix { Self.modifiedAt($0) == last }.count
+            let seen = (keyset?.modifiedAt == last ? keyset?.seen ?? 0 : 0) + atLast
+            next = Keyset(modifiedAt: last, seen: seen).text
+            // More than the cap modified in one millisecond: past it HubSpot answers 400 (logged by the poller).
+            if let cap = resultCap, seen >= cap { next = nil }
+        } else if let after = offset {
+            next = resultCap.map { (Int(after) ?? 0) >= $0 } == true ? nil : after
         }
         return CallPage(records: results, isLast: next == nil, totalRecords: answer["total"]?.integer.map { Int($0) }, nextCursor: next)
+    }
+
+    /// Where the next page starts: the last `hs_lastmodifieddate` read and how many records at
+    /// exactly that time were read. Saved in checkpoints as `ks:<epoch ms>:<count>`.
+    struct Keyset: Equatable {
+        var modifiedAt: Timestamp
+        var seen: Int
+
+        init(modifiedAt: Timestamp, seen: Int) { self.modifiedAt = modifiedAt; self.seen = seen }
+
+        init?(_ text: String) {
+            let parts = text.split(separator: ":")
+            guard parts.count == 3, parts[0] == "ks", let ms = Int64(parts[1]), let seen = Int(parts[2]), seen >= 0 else { return nil }
+            self.init(modifiedAt: Timestamp(millisecondsSinceEpoch: ms), seen: seen)
+        }
+
+        var text: String { "ks:\(modifiedAt.millisecondsSinceEpoch):\(seen)" }
+    }
+
+    /// A search record's `hs_lastmodifieddate` (ISO 8601, or epoch ms), else its `updatedAt`.
+    public static func modifiedAt(_ record: JSONValue) -> Timestamp? {
+        for text in [record[path: "properties", "hs_lastmodifieddate"]?.text, record["updatedAt"]?.text].compactMap({ $0 }) {
+            if let instant = Timestamp.parseISO8601(text) { return instant }
+            if let ms = Int64(text) { return Timestamp(millisecondsSinceEpoch: ms) }
+        }
+        return nil
     }
 
     public func content(of record: JSONValue, account: String) throws(MappingError) -> CallContent {

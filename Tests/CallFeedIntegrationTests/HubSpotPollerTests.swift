@@ -3,6 +3,7 @@ import CallFeedPoll
 import CallFeedVendors
 import Foundation
 import HTTPClient
+import Synchronization
 import Testing
 import VendorSandbox
 @_spi(Testing) import Warehouse
@@ -189,6 +190,35 @@ import VendorSandbox
         let searches = Self.searches(h)
         #expect(searches.allSatisfy { $0.status == 200 })
         #expect(try h.waitForCalls(source: "hubspot", count: 18).count == 18)
+    }
+
+    @Test("a call modified while its window is paged pushes no other call out of the pass (keyset pages, not offsets)")
+    func modifiedWhilePaging() throws {
+        let h = try PollHarness(Self.sandbox(calls: 30))
+        defer { h.stop() }
+        let account = h.sandbox.accounts(vendor: .hubspot)[0].id
+        // The call read first: the oldest hs_lastmodifieddate.
+        let first = try #require(h.sandbox.calls(vendor: .hubspot, account: account).min {
+            (HubSpotCallSource.modifiedAt($0.record)?.millisecondsSinceEpoch ?? 0) < (HubSpotCallSource.modifiedAt($1.record)?.millisecondsSinceEpoch ?? 0)
+        })
+        let poller = h.callPoller(Self.source(h, pageSize: 5), start: Self.may1)
+        let edits = Mutex(0)
+        // Between pages 1 and 2 of the first window the first call changes: its new modification
+        // time (now) is past the window's end, so it leaves the sorted list. With `after=5` the
+        // sixth call would slide to position 5 and never be read in this run.
+        poller.isCancelled = {
+            let n = edits.withLock { n -> Int in n += 1; return n }
+            if n == 1 { _ = h.sandbox.updateCall(vendor: .hubspot, account: account, id: first.id, .recording("https://example.test/moved.mp3")) }
+            return false
+        }
+        let stats = try poller.sync(now: Self.may4)
+        #expect(edits.withLock { $0 } > 1)
+        #expect(stats.published == 30)
+        let rows = try h.waitForCalls(source: "hubspot", count: 30)
+        #expect(Set(rows.keys) == Set(h.sandbox.calls(vendor: .hubspot).map(\.id)))
+        // Every page after the first of a window starts at the last modification time read.
+        let bodies = Self.searches(h).count
+        #expect(bodies == stats.pages)
     }
 
     @Test("a refused token stops the run with a credentials error naming access_token")
