@@ -135,7 +135,7 @@ public enum DevMode {
             "    topics: \(topics.calls), \(topics.entities), \(topics.raw), \(topics.deadLetters)",
         ]
         if let sandbox {
-            lines.append("  Vendor sandbox: \(sandbox)  (CTM, CallKeeper, CallRail, JustCall; a new call + webhook every 10 s)")
+            lines.append("  Vendor sandbox: \(sandbox)  (CTM, CallKeeper, CallRail, JustCall, HubSpot, Five9, CleverTap; a new call + webhook every 10 s)")
         }
         if !pollJobs.isEmpty {
             lines.append("  Polling: \(pollJobs.joined(separator: ", "))  (state: \(config.poll.statePath))")

@@ -48,5 +48,92 @@ public enum FuzzSeeds {
             #"{"status":"success","count":1,"current_page":0,"per_page":100,"data":[{"id":40112,"name":"Alex Agent","email":"alex.agent@example.com","agent_id":40112,"total_calls":12,"answered_calls":10,"contact_number":"15555550123","content":"hello","datetime":"2024-05-14 18:30:00"}],"next_page_link":"https://api.justcall.io/v2.1/users?page=1&per_page=100","prev_page_link":null}"#,
             #"{"status":"success","count":0,"data":[],"next_page_link":null}"#,
         ],
+            // Today's vendors (HubSpot, CleverTap, Five9): the samples of Tests/CallFeedCoreTests/Fixtures, compacted.
+        "page.hubspot.calls": [
+            #"{"total":2,"results":[{"id":"51234567890","properties":{"hs_object_id":"51234567890","hs_timestamp":"2024-05-14T18:30:00.000Z","hs_createdate":"2024-05-14T18:32:41.512Z","hs_lastmodifieddate":"2024-05-14T18:40:03.087Z","hs_call_title":"Inbound call from (555) 555-0123","hs_call_direction":"INBOUND","hs_call_status":"COMPLETED","hs_call_has_voicemail":"false","hs_call_disposition":"f240bbac-87c9-4f6e-bf70-924b57d47db7","hs_call_duration":"125000","hs_call_from_number":"(555) 555-0123","hs_call_to_number":"+1 555-555-0199","hs_call_recording_url":"https://recordings.example.invalid/hubspot/51234567890.mp3","hs_call_callee_object_id":"9012345","hs_call_callee_object_type":"CONTACT","hs_call_source":"INTEGRATIONS_PLATFORM","hs_call_external_id":"CA0f3b5c1e2d4a6b8c9d0e1f2a3b4c5d6e","hs_activity_type":null,"hubspot_owner_id":"80011223"},"createdAt":"2024-05-14T18:32:41.512Z","updatedAt":"2024-05-14T18:40:03.087Z","archived":false},{"id":"51234567911","properties":{"hs_object_id":"51234567911","hs_timestamp":"2024-05-14T18:45:12.000Z","hs_createdate":"2024-05-14T18:45:40.004Z","hs_lastmodifieddate":"2024-05-14T18:45:40.004Z","hs_call_title":"Missed call","hs_call_direction":"INBOUND","hs_call_status":"NO_ANSWER","hs_call_has_voicemail":"true","hs_call_disposition":"b2cf5968-551e-4856-9783-52b3da59a7d0","hs_call_duration":"0","hs_call_from_number":"5555550145","hs_call_to_number":"+1 555-555-0199","hs_call_recording_url":null,"hs_call_source":"INTEGRATIONS_PLATFORM","hs_activity_type":"Discovery","hubspot_owner_id":"80011223"},"createdAt":"2024-05-14T18:45:40.004Z","updatedAt":"2024-05-14T18:45:40.004Z","archived":false}]}"#,
+            #"{"total":612,"results":[{"id":"51234567922","properties":{"hs_timestamp":"1715711400000","hs_lastmodifieddate":"1715711403087","hs_call_direction":"OUTBOUND","hs_call_status":"BUSY","hs_call_duration":"-5","hs_call_from_number":"+1 555-555-0199","hs_call_to_number":"555.555.0177"},"updatedAt":"2024-05-14T18:50:03.087Z"},{"id":"51234567923","properties":{"hs_timestamp":"2024-05-14T18:50:00Z","hs_lastmodifieddate":"2024-05-14T18:50:03.087Z","hs_call_status":"IN_PROGRESS"},"updatedAt":"2024-05-14T18:50:03.087Z"}],"paging":{"next":{"after":"200","link":"https://api.hubapi.com/crm/v3/objects/calls/search?after=200"}}}"#,
+        ],
+        "page.hubspot.dispositions": [
+            #"[{"id":"9d9162e7-6cf3-4944-bf63-4dff82258764","label":"Busy","deleted":false},{"id":"0a1b2c3d-0000-4000-8000-000000000001","label":"Booked a visit","deleted":false},{"id":17,"label":null}]"#,
+        ],
+        "page.hubspot.entities": [
+            #"{"results":[{"id":"9012345","properties":{"firstname":"Pat","lastname":"Example","email":"pat@example.com","phone":"(555) 555-0123","mobilephone":null,"hs_calculated_phone_number":"+15555550123","name":"Example Plumbing","dealname":"3-room job","amount":"4250","hs_object_id":"9012345","lastmodifieddate":"2024-05-14T18:40:03.087Z"},"createdAt":"2024-05-01T09:00:00.000Z","updatedAt":"2024-05-14T18:40:03.087Z","archived":false,"from":{"id":"51234567890"},"to":[{"toObjectId":9012345,"associationTypes":[{"category":"HUBSPOT_DEFINED","typeId":194,"label":null}]}]},{"id":"9012346","properties":{"phone":"5555550145"},"createdAt":"2024-05-02T09:00:00Z","updatedAt":"2024-05-14T18:45:40Z","archived":false,"from":{"id":"51234567911"},"to":[{"toObjectId":"9012346","associationTypes":[]},{"toObjectId":"9012347"}]}],"paging":{"next":{"after":"9012346","link":"https://api.hubapi.com/crm/v3/objects/contacts?after=9012346"}}}"#,
+            #"{"results":[]}"#,
+        ],
+        "page.clevertap.profiles": [
+            #"{"status":"success","records":[{"identity":"crm-000123","objectId":"__f3c9a2d4b5e64a1f9c0d7e8b2a1c3d4e","all_identities":["crm-000123","pat@example.com"],"name":"Pat Example","email":"pat@example.com","phone":"+15555550123","profileData":{"customer_type":"homeowner","last_quote_amount":4250,"preferred_contact":"phone","MSG-sms":true},"platformInfo":[{"platform":"Android","os_version":"14","app_version":"3.8.1","make":"Google","model":"Pixel 8","objectId":"__f3c9a2d4b5e64a1f9c0d7e8b2a1c3d4e","push_token":"fcm:EXAMPLE-TOKEN-0001"}],"events":{"App Launched":{"count":42,"first_seen":1704103200,"last_seen":1715711400},"Quote Requested":{"count":2,"first_seen":1714500000,"last_seen":1715700000}}},{"identity":"","objectId":"__0a1b2c3d4e5f60718293a4b5c6d7e8f9","all_identities":[],"name":"","email":"","phone":"+15555550145","profileData":{},"platformInfo":[{"platform":"Web","objectId":"__0a1b2c3d4e5f60718293a4b5c6d7e8f9"}],"events":{"App Launched":{"count":1,"first_seen":1715690000,"last_seen":1715690000}}}],"next_cursor":"AfljfgIJBgBnamF5Kz8NegcBAwxhbCQofz0JAAIMbm16AAECAAx6Y2w8KDxfBQZlNEZZAHxnYh44AAUCSB=="}"#,
+            #"{"status":"success","records":[]}"#,
+            #"{"status":"fail","error":"Too many concurrent requests","code":429}"#,
+        ],
+        "page.five9.calls": five9PageSeeds,
+        "xml": five9XMLSeeds,
+        "csv": [five9CSV, five9TransferCSV, "\u{FEFF}a,\"b \"\"quoted\"\"\",\"line\r\nbreak\"\r\n,,\r\n\"\",x\r\n"],
+        "mapping.five9": [
+            #"{"rows":[{"CALL ID":"300000000123456","TIMESTAMP":"Tue, 14 May 2024 11:30:00","CAMPAIGN":"Inbound Sales","CALL TYPE":"Inbound","AGENT":"alex.agent@example.com","AGENT NAME":"Alex Agent","DISPOSITION":"Appointment Set","ANI":"5555550123","CUSTOMER NAME":"Pat Example","DNIS":"5555550199","CALL TIME":"0:02:40","BILL TIME (ROUNDED)":"0:03:00","COST":"0.0400","IVR TIME":"0:00:12","QUEUE WAIT TIME":"0:00:08","RING TIME":"0:00:05","TALK TIME":"0:01:50","HOLD TIME":"0:00:15","PARK TIME":"0:00:00","AFTER CALL WORK TIME":"0:00:20","TRANSFERS":"0","CONFERENCES":"0","HOLDS":"1","ABANDONED":"0","RECORDINGS":"1"}]}"#,
+            #"{"rows":[{"CALL ID":"300000000123460","TIMESTAMP":"2024-05-14 11:50:00","CALL TYPE":"Inbound","AGENT":"alex.agent@example.com","DISPOSITION":"Transferred","ANI":"5555550123","DNIS":"5555550199","CALL TIME":"0:01:00","RING TIME":"0:00:05","TALK TIME":"0:00:50"},{"CALL ID":"300000000123460","TIMESTAMP":"05/14/2024 11:51:00","CALL TYPE":"Inbound","AGENT":"sam.agent@example.com","AGENT NAME":"Sam Agent","DISPOSITION":"Appointment Set","CALL TIME":"2:05","RING TIME":"3","TALK TIME":"1:55","ABANDONED":"","column 26":"extra"}]}"#,
+            #"{"CALL ID":"300000000123457","TIMESTAMP":"Tue, 14 May 2024 11:42:41","CAMPAIGN":"Inbound Sales","CALL TYPE":"Inbound","DISPOSITION":"Abandon","ANI":"5555550145","DNIS":"5555550199","CALL TIME":"0:00:37","TALK TIME":"0:00:00","ABANDONED":"1"}"#,
+        ],
+    ]
+
+    // MARK: - Five9 (SOAP and CSV)
+
+    /// The Call Log sample (`five9.calllog.report-result.sample.csv`), CRLF line ends as Five9 sends them.
+    static let five9CSV = """
+        CALL ID,TIMESTAMP,CAMPAIGN,CALL TYPE,AGENT,AGENT NAME,DISPOSITION,ANI,CUSTOMER NAME,DNIS,CALL TIME,BILL TIME (ROUNDED),COST,IVR TIME,QUEUE WAIT TIME,RING TIME,TALK TIME,HOLD TIME,PARK TIME,AFTER CALL WORK TIME,TRANSFERS,CONFERENCES,HOLDS,ABANDONED,RECORDINGS
+        300000000123456,"Tue, 14 May 2024 11:30:00",Inbound Sales,Inbound,alex.agent@example.com,Alex Agent,Appointment Set,5555550123,Pat Example,5555550199,0:02:40,0:03:00,0.0400,0:00:12,0:00:08,0:00:05,0:01:50,0:00:15,0:00:00,0:00:20,0,0,1,0,1
+        300000000123457,"Tue, 14 May 2024 11:42:41",Inbound Sales,Inbound,,,Abandon,5555550145,,5555550199,0:00:37,0:01:00,0.0100,0:00:12,0:00:25,0:00:00,0:00:00,0:00:00,0:00:00,0:00:00,0,0,0,1,0
+
+        """.replacingOccurrences(of: "\n", with: "\r\n")
+
+    /// A transferred call (two rows, one CALL ID), quoted cells with commas, quotes and a line break.
+    static let five9TransferCSV = """
+        CALL ID,TIMESTAMP,CALL TYPE,AGENT,AGENT NAME,DISPOSITION,ANI,CUSTOMER NAME,DNIS,CALL TIME,RING TIME,TALK TIME,ABANDONED
+        300000000123460,2024-05-14 11:50:00,Inbound,alex.agent@example.com,Alex Agent,Transferred,5555550123,"Example, Pat ""PJ""",5555550199,0:01:00,0:00:05,0:00:50,0
+        300000000123460,05/14/2024 11:51:00,Inbound,sam.agent@example.com,Sam Agent,"Appointment
+        Set",,,,2:05,3,1:55,0
+        ,Tue, 14 May 2024 12:00:00,Manual,,,,,,,,,,
+        """
+
+    /// A SOAP 1.1 envelope as Five9 answers (`ns2` namespace for the operation).
+    static func five9Envelope(_ body: String) -> String {
+        #"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>"#
+            + body + "</soap:Body></soap:Envelope>"
+    }
+
+    /// `<ns2:{operation}Response><return>{content}</return>…`.
+    static func five9Answer(_ operation: String, _ content: String) -> String {
+        five9Envelope(#"<ns2:\#(operation)Response xmlns:ns2="http://service.admin.ws.five9.com/"><return>"#
+                      + content + "</return></ns2:\(operation)Response>")
+    }
+
+    /// The CSV as character data (`&`, `<`, `>` escaped; quotes left as Five9 leaves them).
+    static func five9Text(_ csv: String) -> String {
+        csv.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    static let five9Fault = five9Envelope(#"<soap:Fault><faultcode>soap:Server</faultcode><faultstring>Report "Call Log" not found in folder "Call Log Reports"</faultstring><detail><ns2:ObjectNotFoundFault xmlns:ns2="http://service.admin.ws.five9.com/"><message>Report "Call Log" not found</message></ns2:ObjectNotFoundFault></detail></soap:Fault>"#)
+
+    static let five9LimitFault = five9Envelope(#"<soap:Fault><faultcode>soap:Server</faultcode><faultstring>Request limit exceeded: too many requests of this operation type for the domain in the current minute, hour or day</faultstring></soap:Fault>"#)
+
+    /// `page.five9.calls`: a `getReportResultCsv` answer (an input starting with `<`), or the CSV
+    /// that the target wraps into one.
+    static let five9PageSeeds = [
+        five9Answer("getReportResultCsv", five9Text(five9CSV)),
+        five9Answer("getReportResultCsv", five9Text(five9TransferCSV)),
+        five9Answer("getReportResultCsv", "<![CDATA[" + five9CSV + "]]>"),
+        five9Answer("getReportResultCsv", ""),
+        five9Fault, five9LimitFault,
+        five9CSV, five9TransferCSV,
+    ]
+
+    /// `xml`: every SOAP document CallFeed reads or writes for Five9.
+    static let five9XMLSeeds = [
+        #"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ser="http://service.admin.ws.five9.com/"><soapenv:Header/><soapenv:Body><ser:runReport><folderName>Call Log Reports</folderName><reportName>Call Log</reportName><criteria><time><end>2024-05-14T23:59:59.999-07:00</end><start>2024-05-14T00:00:00.000-07:00</start></time></criteria></ser:runReport></soapenv:Body></soapenv:Envelope>"#,
+        five9Answer("runReport", "18f7a2b3c4d-18f6e5f4a00-18f73c1b7ff-9a8b7c6d"),
+        five9Answer("isReportRunning", "false"),
+        five9Answer("getReportResultCsv", five9Text(five9CSV)),
+        five9Answer("getReportResult", "<header><values><data>CALL ID</data><data>TIMESTAMP</data></values></header><records><values><data>300000000123456</data><data>Tue, 14 May 2024 11:30:00</data></values></records>"),
+        five9Fault,
+        "<?xml version='1.0'?>\n<!-- a comment -->\n<a:root xmlns:a='urn:x' b:attr='1 &lt; 2 &amp; &#233;&#xE9;' c=\"'\">\n  <child/>text<![CDATA[<raw & data>]]>&quot;&apos;&gt;<?pi x?><child2 x=\"y\">\u{00E9}</child2>\n</a:root>\n",
     ]
 }

@@ -42,11 +42,15 @@ public struct FuzzTarget: Sendable {
     public let name: String
     /// The ``FuzzSeeds`` key (and `--corpus` file prefix) the seeds come from.
     public let seedKey: String
+    /// The tokens the byte mutator inserts for this target (a dictionary, as libFuzzer's `-dict`):
+    /// nil for JSON's (``Mutator/tokens``); XML and CSV targets name their own.
+    public let tokens: [String]?
     /// Runs one input.
     public let run: @Sendable (_ input: [UInt8], _ rng: inout FuzzRandom) -> FuzzOutcome
 
-    public init(name: String, seedKey: String, run: @escaping @Sendable (_ input: [UInt8], _ rng: inout FuzzRandom) -> FuzzOutcome) {
-        self.name = name; self.seedKey = seedKey; self.run = run
+    public init(name: String, seedKey: String, tokens: [String]? = nil,
+                run: @escaping @Sendable (_ input: [UInt8], _ rng: inout FuzzRandom) -> FuzzOutcome) {
+        self.name = name; self.seedKey = seedKey; self.tokens = tokens; self.run = run
     }
 }
 

@@ -107,7 +107,7 @@ public final class Fuzzer {
     ///   when `only` selects nothing.
     public init(seed: UInt64, only: [String] = [], corpus: [String: [UInt8]] = [:]) throws {
         server = try PageServer()
-        let all = WebhookTargets.all() + PageTargets.all(server: server)
+        let all = WebhookTargets.all() + ParserTargets.all() + PageTargets.all(server: server)
         targets = only.isEmpty ? all : all.filter { target in only.contains { target.name == $0 || target.name.hasPrefix($0) } }
         guard !targets.isEmpty else {
             throw FuzzCorpus.Error(reason: "no target matches \(only); targets: \(all.map(\.name).joined(separator: ", "))")
@@ -139,7 +139,7 @@ public final class Fuzzer {
             let index = iteration % targets.count
             let pick = rng.index(seeds[index].count)
             let seed = seeds[index][pick]
-            let input = rng.oneIn(16) ? seed : mutator.mutate(seed, parsed: parsedSeeds[index][pick], using: &rng)
+            let input = rng.oneIn(16) ? seed : mutator.mutate(seed, parsed: parsedSeeds[index][pick], tokens: targets[index].tokens, using: &rng)
             var inputRandom = FuzzRandom(seed: rng.next())
             onInput?(iteration, targets[index].name)
             let outcome = targets[index].run(input, &inputRandom)

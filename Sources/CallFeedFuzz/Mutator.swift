@@ -21,13 +21,14 @@ public struct Mutator: Sendable {
     /// - Parameters:
     ///   - seed: The input to start from.
     ///   - parsed: `seed` parsed, if it is JSON (saves parsing it again for the first mutation).
+    ///   - tokens: The tokens to insert (the target's dictionary); nil: JSON's, ``tokens``.
     ///   - rng: The run's random source (advanced).
     /// - Returns: The new input, at most ``maximumInputBytes`` long.
-    public func mutate(_ seed: [UInt8], parsed: JSONValue? = nil, using rng: inout FuzzRandom) -> [UInt8] {
+    public func mutate(_ seed: [UInt8], parsed: JSONValue? = nil, tokens: [String]? = nil, using rng: inout FuzzRandom) -> [UInt8] {
         var bytes = seed
         var parsed = parsed
         for _ in 0...rng.index(3) {
-            bytes = rng.oneIn(2) ? mutateJSON(bytes, parsed: parsed, using: &rng) : mutateBytes(bytes, using: &rng)
+            bytes = rng.oneIn(2) ? mutateJSON(bytes, parsed: parsed, tokens: tokens, using: &rng) : mutateBytes(bytes, tokens: tokens, using: &rng)
             parsed = nil
         }
         return bytes.count > Self.maximumInputBytes ? Array(bytes.prefix(Self.maximumInputBytes)) : bytes
@@ -39,7 +40,7 @@ public struct Mutator: Sendable {
     static let interestingBytes: [UInt8] = [0x00, 0x01, 0x1F, 0x20, 0x22, 0x2C, 0x2D, 0x30, 0x3A, 0x5B, 0x5C, 0x5D,
                                             0x75, 0x7B, 0x7D, 0x7F, 0x80, 0xC0, 0xED, 0xF4, 0xF8, 0xFF]
 
-    func mutateBytes(_ input: [UInt8], using rng: inout FuzzRandom) -> [UInt8] {
+    func mutateBytes(_ input: [UInt8], tokens: [String]? = nil, using rng: inout FuzzRandom) -> [UInt8] {
         var bytes = input
         guard !bytes.isEmpty else { return [rng.pick(Self.interestingBytes)] }
         let i = rng.index(bytes.count)
@@ -55,7 +56,7 @@ public struct Mutator: Sendable {
             guard let other = pool.isEmpty ? nil : rng.pick(pool), !other.isEmpty else { return bytes }
             bytes = Array(bytes[..<i]) + Array(other[rng.index(other.count)...])
         case 6: bytes.removeSubrange(i...)                                                // truncate
-        case 7: bytes.insert(contentsOf: Array(rng.pick(Self.tokens).utf8), at: i)      // insert a JSON token
+        case 7: bytes.insert(contentsOf: Array(rng.pick(tokens ?? Self.tokens).utf8), at: i)  // insert a token
         default: bytes[i] = UInt8(ascii: rng.pick(["0", "9", "-", "e", ".", "+"]))     // perturb a number
         }
         return bytes
@@ -65,8 +66,8 @@ public struct Mutator: Sendable {
 
     // MARK: - JSON aware
 
-    func mutateJSON(_ input: [UInt8], parsed: JSONValue? = nil, using rng: inout FuzzRandom) -> [UInt8] {
-        guard let value = parsed ?? (try? JSONValue.parse(input)) else { return mutateBytes(input, using: &rng) }
+    func mutateJSON(_ input: [UInt8], parsed: JSONValue? = nil, tokens: [String]? = nil, using rng: inout FuzzRandom) -> [UInt8] {
+        guard let value = parsed ?? (try? JSONValue.parse(input)) else { return mutateBytes(input, tokens: tokens, using: &rng) }
         var writer = JSONFuzzWriter()
         let nodes = JSONFuzzWriter.nodeCount(value)
         switch rng.index(10) {
@@ -137,6 +138,9 @@ public struct Mutator: Sendable {
         "2024-02-30T00:00:00Z", "2024-05-14T14:30:00+99:99", "2024-05-14T14:30:00.9999999999999999999Z",
         "99999999999-01-01T00:00:00Z", "2024-05-14 25:61 PM", "2024-05-14T", "T14:30", "2024-05-14 02:30 XM -04:00",
         "2024-05-14 02:30 PM +9999999999:00", "2024-03-10 02:30:00", "2024-11-03 01:30:00",
+        // Five9 report cells (TIMESTAMP, durations) and HubSpot's epoch milliseconds.
+        "Tue, 14 May 2024 11:30:00", "14 Mayo 2024 11:30:00", "Tue, 31 Feb 2024 11:30:00", "05/14/2024 11:30:00",
+        "13/45/2024 11:30:00", "05/14/2024 11:30", "0:02:40", "99:99:99", "1:2:3:4", "1715711400000", "-1715711400000",
     ]
 
     static let invalidUTF8: [[UInt8]] = [

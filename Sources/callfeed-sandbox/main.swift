@@ -8,10 +8,11 @@ import VendorSandbox
 struct SandboxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "callfeed-sandbox",
-        abstract: "Serve CTM, CallKeeper, CallRail and JustCall APIs with generated calls, for polling without vendor accounts.",
+        abstract: "Serve CTM, CallKeeper, CallRail, JustCall, HubSpot, CleverTap and Five9 APIs with generated data, for polling without vendor accounts.",
         discussion: """
             One port serves every vendor under its own prefix: /ctm (CTM REST v1), /callkeeper (CallKeeper \
-            export v3), /callrail (CallRail v3) and /justcall (JustCall v2.1), each with the vendor's documented \
+            export v3), /callrail (CallRail v3), /justcall (JustCall v2.1), /hubspot (HubSpot CRM v3), /clevertap \
+            (CleverTap profiles, 2-step cursor) and /five9 (Five9 SOAP reports), each with the vendor's documented \
             auth, pagination, date filters, error bodies and rate limits. The data is generated from --seed, so the \
             same flags always serve the same calls. On start it prints each vendor's base URL, credentials and a \
             curl line to try. Details: docs/sandbox.md.

@@ -22,7 +22,7 @@ struct CallFeedCommand: AsyncParsableCommand {
             it lives as long as the process). The warehouse is a SQLite file that persists. Without
             --config, CallFeed serves a CallKeeper source (token printed at start) and a CTM source
             (signing secret printed) for trying it out; sources with a `poll:` section are polled. With
-            --sandbox, the vendor sandbox runs in-process: CallFeed polls its four vendors (calls and entity
+            --sandbox, the vendor sandbox runs in-process: CallFeed polls its seven vendors (calls and entity
             lists) and a new call with its webhook arrives every 10 s. Stop with Ctrl-C or SIGTERM: the receiver stops
             accepting, Kafka is flushed, the loader loads what Kafka holds and commits, exit 0.
             """)
@@ -39,7 +39,7 @@ struct CallFeedCommand: AsyncParsableCommand {
         var brokers: Int32 = 3
         @Flag(name: .long, help: "Check the configuration and print what would run, then exit.")
         var dryRun = false
-        @Flag(name: .long, help: "Also run the vendor sandbox (CTM, CallKeeper, CallRail, JustCall) in-process and poll it: no vendor account needed.")
+        @Flag(name: .long, help: "Also run the vendor sandbox (CTM, CallKeeper, CallRail, JustCall, HubSpot, Five9, CleverTap) in-process and poll it: no vendor account needed.")
         var sandbox = false
 
         func run() async throws {
