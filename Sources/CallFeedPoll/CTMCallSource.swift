@@ -76,13 +76,8 @@ public struct CTMCallSource: CallSource {
     }
 
     func getJSON(_ url: String, client: VendorClient) throws(PollError) -> JSONValue {
-        let response: HTTPClientResponse
-        do {
-            response = try client.get(url, headers: authHeaders)
-        } catch {
-            throw PollError(error, credential: "sources.ctm[\(name)].poll.access_key/secret_key")
-        }
-        do { return try JSONValue.parse(response.body) } catch { throw PollError(.vendor, "CTM answered with \(error)") }
+        try VendorRequests.json(url, headers: authHeaders, client: client, vendor: "CTM",
+                                credential: "sources.ctm[\(name)].poll.access_key/secret_key")
     }
 
     static func day(_ t: Timestamp) -> String {

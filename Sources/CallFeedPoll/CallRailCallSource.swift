@@ -94,7 +94,7 @@ public struct CallRailCallSource: CallSource {
         case .numbered: query.append(("page", String(number)))
         case .relative: query += [("relative_pagination", "true"), ("offset", String(number - firstPage))]
         }
-        let body = try getJSON(url("/v3/a/\(Self.escape(account))/calls.json", query), client: client)
+        let body = try getJSON(url("/v3/a/\(VendorRequests.encode(account))/calls.json", query), client: client)
         guard let calls = body["calls"]?.arrayValue else {
             throw PollError(.vendor, "CallRail answered without a `calls` list: \(String(describing: body).prefix(200))")
         }
@@ -133,15 +133,10 @@ public struct CallRailCallSource: CallSource {
     }
 
     func url(_ path: String, _ query: [(String, String)]) -> String {
-        "\(baseURL)\(path)?" + query.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")
+        "\(baseURL)\(path)?" + VendorRequests.query(query)
     }
 
-    /// Percent-encodes all but RFC 3986 unreserved characters.
-    static func escape(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
-    }
 
-    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     func getJSON(_ url: String, client: VendorClient) throws(PollError) -> JSONValue {
         let response: HTTPClientResponse

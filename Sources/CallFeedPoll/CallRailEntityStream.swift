@@ -57,7 +57,7 @@ public struct CallRailEntityStream: EntityStream {
             query.append(("order", "asc"))
         }
         query += [("page", String(number)), ("per_page", String(calls.perPage))]
-        let path = "/v3/a/\(CallRailCallSource.escape(account))/\(kind.path).json"
+        let path = "/v3/a/\(VendorRequests.encode(account))/\(kind.path).json"
         let body = try calls.getJSON(calls.url(path, query), client: client)
         guard let records = body[kind.collectionKey]?.arrayValue else {
             throw PollError(.vendor, "CallRail answered without a `\(kind.collectionKey)` list: \(String(describing: body).prefix(200))")

@@ -219,7 +219,7 @@ public struct CleverTapProfileStream: EntityStream {
 
     /// Step 2, asking a "not ready" cursor again a few times.
     private func fetch(cursor: String, client: VendorClient) throws(CursorFailure) -> JSONValue {
-        let url = endpoint + "/1/profiles.json?cursor=" + JustCallCallSource.encode(cursor)
+        let url = endpoint + "/1/profiles.json?cursor=" + VendorRequests.encode(cursor)
         var attempt = 0
         while true {
             let response: HTTPClientResponse

@@ -197,24 +197,10 @@ public struct HubSpotCallSource: CallSource {
     /// One request to `path` (with the base URL), JSON in and out.
     func request(_ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil,
                  client: VendorClient) throws(PollError) -> JSONValue {
-        var url = baseURL + path
-        if !query.isEmpty { url += "?" + query.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&") }
-        let response: HTTPClientResponse
-        do {
-            if let body {
-                response = try client.send(method, url, body: body.canonicalJSONBytes, headers: authHeaders + [("Content-Type", "application/json")])
-            } else {
-                response = try client.send(method, url, headers: authHeaders)
-            }
-        } catch {
-            throw PollError(error, credential: credentialName)
-        }
-        do { return try JSONValue.parse(response.body) } catch { throw PollError(.vendor, "HubSpot answered \(path) with \(error)") }
-    }
-
-    /// Percent-encodes a query value (RFC 3986 unreserved characters kept).
-    static func encode(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? text
+        let url = query.isEmpty ? baseURL + path : baseURL + path + "?" + VendorRequests.query(query)
+        return try VendorRequests.json(url, method: method, body: body?.canonicalJSONBytes,
+                                       headers: authHeaders + (body == nil ? [] : [("Content-Type", "application/json")]),
+                                       client: client, vendor: "HubSpot (\(path))", credential: credentialName)
     }
 }
 

@@ -93,14 +93,8 @@ public struct JustCallCallSource: CallSource {
 
     /// `GET {baseURL}{path}?{query}` with auth, parsed. 401/403 name the key pair.
     func getJSON(_ path: String, _ query: [(String, String)], client: VendorClient) throws(PollError) -> JSONValue {
-        let url = baseURL + path + "?" + query.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
-        let response: HTTPClientResponse
-        do {
-            response = try client.get(url, headers: authHeaders)
-        } catch {
-            throw PollError(error, credential: credentialName)
-        }
-        do { return try JSONValue.parse(response.body) } catch { throw PollError(.vendor, "JustCall answered with \(error)") }
+        try VendorRequests.json(baseURL + path + "?" + VendorRequests.query(query), headers: authHeaders, client: client,
+                                vendor: "JustCall", credential: credentialName)
     }
 
     /// The envelope's `data` list.
@@ -110,13 +104,6 @@ public struct JustCallCallSource: CallSource {
         }
         return records
     }
-
-    /// Percent-encodes all but RFC 3986 unreserved characters (`2024-05-01 00:00:00` → `2024-05-01%2000%3A00%3A00`).
-    static func encode(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
-    }
-
-    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 }
 
 /// Wall-clock texts in the JustCall API user's time zone: what `from_datetime`/`to_datetime`
