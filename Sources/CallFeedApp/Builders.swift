@@ -61,6 +61,7 @@ public enum Builders {
                       secrets: $0.secrets, webhookURL: $0.webhookURL)
             }, toleranceSeconds: Int64(config.ingest.signatureToleranceSeconds)))
         }
+        if let hubspot = hubSpotWebhookRoute(config) { routes.append(hubspot) }
         return routes
     }
 

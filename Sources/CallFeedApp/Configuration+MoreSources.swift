@@ -7,11 +7,13 @@ import Foundation
 extension CallFeedConfiguration {
     mutating func decodeMoreSources(_ m: [String: ConfigTree]) throws(ConfigurationError) {
         for item in try m["hubspot"]?.list() ?? [] {
-            let f = try item.members(allowed: ["name", "portal_id", "default_country", "poll"])
+            let f = try item.members(allowed: ["name", "portal_id", "default_country", "poll", "webhook_url", "client_secrets"])
             var source = HubSpotSource()
             if let v = f["name"] { source.name = try v.string() }
             if let v = f["portal_id"] { source.portalID = try v.string() }
             if let v = f["default_country"] { source.defaultCountry = try v.string() }
+            if let v = f["webhook_url"] { source.webhookURL = try v.string() }
+            if let v = f["client_secrets"] { source.clientSecrets = try v.strings().filter { !$0.isEmpty } }
             if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "hubspot") }
             sources.hubspot.append(source)
         }
@@ -48,6 +50,17 @@ extension CallFeedConfiguration {
                 throw ConfigurationError("\(path).poll.access_token is required (a private-app token; HubSpot API keys were retired in 2022)")
             }
             try poll.validate(path: "\(path).poll")
+            // The optional webhook route: both keys or neither.
+            if !s.webhookURL.isEmpty {
+                guard s.webhookURL.hasPrefix("http://") || s.webhookURL.hasPrefix("https://") else {
+                    throw ConfigurationError("\(path).webhook_url must be the full http(s):// URL registered at HubSpot (it is signed)")
+                }
+                guard !s.clientSecrets.isEmpty else {
+                    throw ConfigurationError("\(path).client_secrets needs at least one secret (the app's client secret signs webhooks)")
+                }
+            } else if !s.clientSecrets.isEmpty {
+                throw ConfigurationError("\(path).client_secrets is set but webhook_url is not (the URL is part of the signature)")
+            }
         }
         for (i, s) in sources.clevertap.enumerated() {
             let path = "sources.clevertap[\(i)]"
@@ -84,6 +97,7 @@ extension CallFeedConfiguration {
         for s in sources.hubspot {
             lines.append("source hubspot \(s.name): portal_id=\(s.portalID) default_country=\(s.defaultCountry)")
             if let p = s.poll { lines.append("  poll: \(p.summary) access_token=*** entities=\(p.entities?.joined(separator: ",") ?? "default")") }
+            if !s.webhookURL.isEmpty { lines.append("  webhook: url=\(s.webhookURL) client_secrets=\(s.clientSecrets.count)x***") }
         }
         for s in sources.clevertap {
             lines.append("source clevertap \(s.name): account_id=\(s.accountID) default_country=\(s.defaultCountry)")

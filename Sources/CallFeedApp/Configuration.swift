@@ -165,6 +165,11 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var portalID = ""
         public var defaultCountry = "US"
         public var poll: PollSource?
+        /// The webhook URL exactly as registered in the HubSpot app (it is part of the v3
+        /// signature). Empty: no `/webhooks/hubspot` route for this portal.
+        public var webhookURL = ""
+        /// The app's client secrets (they sign webhooks); list two while rotating.
+        public var clientSecrets: [String] = []
     }
 
     /// CleverTap (seed 002, vendors/clevertap.md): user profiles only, no calls.

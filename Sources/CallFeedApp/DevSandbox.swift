@@ -6,7 +6,7 @@ import VendorSandbox
 
 /// `callfeed dev --sandbox`: the vendor sandbox in-process, and a configuration whose sources poll
 /// it (CTM, CallKeeper, CallRail, JustCall, HubSpot, Five9: calls and entity lists; CleverTap:
-/// profiles) and accept its signed webhooks (the first four),
+/// profiles) and accept its signed webhooks (the first four, and HubSpot's notifications),
 /// so the whole pipeline runs without any vendor account. While it runs, a "live" thread adds a
 /// call at one vendor every few seconds and fires that vendor's webhook at the receiver: the call
 /// reaches the warehouse by webhook at once and again by the next poll, as one row.
@@ -73,6 +73,9 @@ public final class DevSandbox: Sendable {
         hubspot.name = "hubspot-sandbox"
         hubspot.portalID = sandbox.accounts(vendor: .hubspot).first?.id ?? "20000001"
         hubspot.poll = poll(.hubspot) { $0.accessToken = c.hubSpot.accessToken; $0.rateLimits = ["100/10s"] }
+        // HubSpot's webhooks only name calls: its route re-reads them from the sandbox's API.
+        hubspot.webhookURL = webhookBase + "/webhooks/hubspot"
+        hubspot.clientSecrets = [c.hubSpot.clientSecret]
         var clevertap = CallFeedConfiguration.CleverTapSource()
         clevertap.name = "clevertap-sandbox"
         clevertap.accountID = c.cleverTap.accountID
@@ -93,6 +96,7 @@ public final class DevSandbox: Sendable {
             (.callkeeper, sandbox.accounts(vendor: .callkeeper).first?.id ?? "", webhookBase + "/webhooks/callkeeper?token=\(Self.callKeeperToken)"),
             (.callrail, sandbox.accounts(vendor: .callrail).first?.id ?? "", webhookBase + "/webhooks/callrail"),
             (.justcall, sandbox.accounts(vendor: .justcall).first?.id ?? "", webhookBase + "/webhooks/justcall"),
+            (.hubspot, sandbox.accounts(vendor: .hubspot).first?.id ?? "", webhookBase + "/webhooks/hubspot"),
         ]
         Thread.detachNewThread { [self] in
             var turn = 0

@@ -12,20 +12,28 @@ import Prometheus
 /// raw body and the CallEvent; 503 if it did not in time (the vendor retries); 401 for bad
 /// credentials (nothing produced); 400 for a body that does not parse or map (the body goes to the
 /// dead-letter topic first, with the reason).
+///
+/// A ``NotificationRoute`` (HubSpot) names records instead of carrying them: after authentication
+/// its records are fetched, mapped and published on ``notifications`` (off the server's thread),
+/// and the vendor gets 200 once Kafka acknowledged all of them (see `receiveNotification`).
 public final class WebhookReceiver: Sendable {
     let routes: [String: any WebhookRoute]
     let publisher: EventPublisher
     let metrics: IngestMetrics
     let logger: Logger
     let clock: @Sendable () -> Timestamp
+    /// Runs the blocking fetches of notification routes.
+    let notifications: NotificationWorker
 
     public init(routes: [any WebhookRoute], publisher: EventPublisher, metrics: IngestMetrics, logger: Logger,
-                clock: @escaping @Sendable () -> Timestamp = { .now() }) {
+                clock: @escaping @Sendable () -> Timestamp = { .now() },
+                notifications: NotificationWorker = NotificationWorker()) {
         self.routes = Dictionary(routes.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         self.publisher = publisher
         self.metrics = metrics
         self.logger = logger
         self.clock = clock
+        self.notifications = notifications
     }
 
     /// Paths served, for start-up messages.
@@ -80,6 +88,10 @@ public final class WebhookReceiver: Sendable {
         case .success(let s):
             source = s
         }
+        if let notification = route as? any NotificationRoute {
+            receiveNotification(request, route: notification, source: source, receivedAt: receivedAt, started: started, responder: responder)
+            return
+        }
 
         let event: CallEvent
         do {
@@ -111,8 +123,8 @@ public final class WebhookReceiver: Sendable {
 
     /// 400, after the body is safely in the dead-letter topic (503 if even that fails, so the
     /// vendor retries and nothing is lost).
-    private func reject(_ body: [UInt8], reason: String, route: any WebhookRoute, source: WebhookSource,
-                        receivedAt: Timestamp, responder: some HTTPResponder) {
+    func reject(_ body: [UInt8], reason: String, route: any WebhookRoute, source: WebhookSource,
+                receivedAt: Timestamp, responder: some HTTPResponder) {
         logger.warning("webhook body rejected", metadata: ["route": "\(route.path)", "source": "\(source.name)", "reason": "\(reason)"])
         let metrics = self.metrics
         let topic = publisher.topics.deadLetters

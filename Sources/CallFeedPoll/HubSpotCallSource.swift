@@ -188,6 +188,33 @@ public struct HubSpotCallSource: CallSource {
                                    dispositions: dispositions.labels ?? HubSpotMapping.defaultDispositions)
     }
 
+    // MARK: - Webhook re-reads
+
+    /// The current records of the calls `ids` (`POST /crm/v3/objects/calls/batch/read`, at most
+    /// ``listPageSize`` ids a request, the properties ``HubSpotMapping`` reads): what the webhook
+    /// route publishes after HubSpot notified a change. Ids HubSpot does not return (deleted or
+    /// archived since) are left out. Loads the portal's dispositions first when this source has
+    /// not yet (``content(of:account:)`` labels with them), then keeps them for the process.
+    /// - Throws: ``PollError``: `.credentials` naming `sources.hubspot[<name>].poll.access_token`
+    ///   on 401/403, `.vendor` when HubSpot cannot answer after the client's retries.
+    public func fetchCalls(ids: [String], client: VendorClient) throws(PollError) -> [JSONValue] {
+        if customDispositions, dispositions.labels == nil { _ = try accounts(client: client) }
+        var records: [JSONValue] = []
+        for start in stride(from: 0, to: ids.count, by: Self.listPageSize) {
+            let chunk = ids[start..<min(start + Self.listPageSize, ids.count)]
+            let body: JSONValue = .object([
+                "inputs": .array(chunk.map { .object(["id": .string($0)]) }),
+                "properties": .array(HubSpotMapping.properties.map { .string($0) }),
+            ])
+            let answer = try request("POST", "/crm/v3/objects/calls/batch/read", body: body, client: client)
+            guard let results = answer["results"]?.arrayValue else {
+                throw PollError(.vendor, "HubSpot batch read answered without results: \(String(describing: answer).prefix(200))")
+            }
+            records += results
+        }
+        return records
+    }
+
     // MARK: - HTTP
 
     static func filter(_ property: String, _ op: String, _ instant: Timestamp) -> JSONValue {

@@ -35,6 +35,7 @@ import Testing
             "CALLKEEPER_WEBHOOK_TOKEN": "token-from-env", "CTM_WEBHOOK_SECRET": "s", "CALLKEEPER_API_KEY": "ck-key",
             "CTM_ACCESS_KEY": "a", "CTM_SECRET_KEY": "b", "CALLRAIL_SIGNING_KEY": "cr-sign", "CALLRAIL_API_KEY": "cr-key",
             "JUSTCALL_API_KEY": "jc-key", "JUSTCALL_API_SECRET": "jc-secret", "HUBSPOT_ACCESS_TOKEN": "hs-token",
+            "HUBSPOT_CLIENT_SECRET": "hs-client-secret",
             "CLEVERTAP_PASSCODE": "ct-pass", "FIVE9_USERNAME": "f9-user", "FIVE9_PASSWORD": "f9-pass",
         ])
         #expect(config.sources.ctm.first?.poll?.entities == ["accounts"])
@@ -43,14 +44,16 @@ import Testing
         #expect(config.sources.clevertap.first?.poll?.startDate == "20240501")
         #expect(config.sources.clevertap.first?.poll?.region == "in1")
         #expect(config.sources.five9.first?.poll?.runReportLimits == ["16/minute", "120/hour", "800/day"])
-        for secret in ["hs-token", "ct-pass", "f9-pass"] { #expect(!config.redactedSummary.contains(secret)) }
+        for secret in ["hs-token", "hs-client-secret", "ct-pass", "f9-pass"] { #expect(!config.redactedSummary.contains(secret)) }
+        #expect(config.sources.hubspot.first?.webhookURL == "https://ingest.example.com/webhooks/hubspot")
+        #expect(config.sources.hubspot.first?.clientSecrets == ["hs-client-secret"])
         #expect(config.sources.callrail.first?.signingKeys == ["cr-sign"])
         #expect(config.sources.callrail.first?.poll?.rateLimits == ["1000/hour", "10000/day"])
         #expect(reason { _ = try CallFeedConfiguration.parse("sources:\n  callrail:\n    - poll: {api_key: k, pagination: cursor}\n", environment: [:]) }
             == "sources.callrail[0].poll.pagination must be numbered or relative")
         #expect(config.sources.justcall.first?.poll?.apiSecret == "jc-secret")
         #expect(config.sources.justcall.first?.webhookURL == "https://ingest.example.com/webhooks/justcall")
-        #expect(Builders.makeRoutes(config).map(\.path).sorted() == ["/webhooks/callkeeper", "/webhooks/callrail", "/webhooks/ctm", "/webhooks/justcall"])
+        #expect(Builders.makeRoutes(config).map(\.path).sorted() == ["/webhooks/callkeeper", "/webhooks/callrail", "/webhooks/ctm", "/webhooks/hubspot", "/webhooks/justcall"])
         #expect(Builders.pollSources(config).map { "\($0.vendor):\($0.source == nil ? "-" : "calls"):\($0.entityStreams.count)" }
             == ["ctm:calls:1", "callkeeper:calls:0", "callrail:calls:6", "justcall:calls:5", "hubspot:calls:7", "clevertap:-:1", "five9:calls:0"])
         for secret in ["cr-sign", "cr-key", "jc-key", "jc-secret"] { #expect(!config.redactedSummary.contains(secret)) }
@@ -81,6 +84,15 @@ import Testing
         #expect(check("  hubspot:\n    - portal_id: '1'\n      poll: {access_token: t, rate_limits: ['100/10fortnights']}\n")?
             .contains("must look like 1000/hour or 100/10s") == true)
         #expect(check("  hubspot:\n    - portal_id: '1'\n      poll: {access_token: t, api_key: k}\n") != nil)  // not a HubSpot key
+        // The optional webhook route: a full http(s) URL and at least one client secret, or neither.
+        let hs = "  hubspot:\n    - portal_id: '1'\n      poll: {access_token: t}\n"
+        #expect(check(hs + "      webhook_url: https://in.example.com/webhooks/hubspot\n      client_secrets: [s1, s2]\n") == nil)
+        #expect(check(hs + "      webhook_url: in.example.com/webhooks/hubspot\n      client_secrets: [s1]\n")
+            == "sources.hubspot[0].webhook_url must be the full http(s):// URL registered at HubSpot (it is signed)")
+        #expect(check(hs + "      webhook_url: https://in.example.com/webhooks/hubspot\n      client_secrets: ['']\n")
+            == "sources.hubspot[0].client_secrets needs at least one secret (the app's client secret signs webhooks)")
+        #expect(check(hs + "      client_secrets: [s1]\n")
+            == "sources.hubspot[0].client_secrets is set but webhook_url is not (the URL is part of the signature)")
         let ct = "  clevertap:\n    - account_id: A\n      poll: {passcode: p, event_name: Called"
         #expect(check(ct + "}\n") == nil)
         #expect(check(ct + ", region: sk1}\n")?.hasPrefix("sources.clevertap[0]: CleverTap source clevertap: region \"sk1\" is not one of") == true)
