@@ -91,12 +91,21 @@ public enum CSV {
         return out
     }
 
-    /// One field, quoted when it must be.
+    /// One field, quoted when it must be: when it holds `,`, `"`, CR or LF, or starts with U+FEFF
+    /// (at the start of a text, ``parse(_:)`` takes that for a byte order mark).
+    ///
+    /// Compared by Unicode scalar, not `Character`: a `,` or `"` followed by a combining mark (or
+    /// a joiner) is one `Character` that equals neither, and was written unquoted or undoubled
+    /// (found by the fuzzer: the text no longer read back as written).
     public static func field(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else { return text }
+        let scalars = text.unicodeScalars
+        guard scalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" }) || scalars.first == "\u{FEFF}" else {
+            return text
+        }
         var quoted = "\""
-        for character in text {
-            if character == "\"" { quoted += "\"\"" } else { quoted.append(character) }
+        for scalar in scalars {
+            if scalar == "\"" { quoted.unicodeScalars.append(scalar) }
+            quoted.unicodeScalars.append(scalar)
         }
         return quoted + "\""
     }

@@ -28,10 +28,18 @@ public enum FuzzCorpus {
 
     /// The seeds of a ``FuzzTarget/seedKey``: the embedded ones, plus the corpus files whose name
     /// starts with the key's vendor (`ctm.` for `page.ctm.calls`); a file naming no known vendor,
-    /// and the key `json`, take every seed.
+    /// and the key `json`, take every seed. The keys `xml` and `csv` take the files of that
+    /// extension (`five9.calllog.report-result.sample.csv`), whatever their vendor. The key `json`
+    /// takes only the JSON seeds (it is also the splice pool of every target).
     static func seeds(for key: String, corpus: [String: [UInt8]]) -> [[UInt8]] {
-        let vendors = ["ctm", "callkeeper", "callrail", "justcall"]
-        let embedded = key == "json" ? FuzzSeeds.embedded.keys.sorted().flatMap { FuzzSeeds.embedded[$0] ?? [] } : FuzzSeeds.embedded[key] ?? []
+        let vendors = ["ctm", "callkeeper", "callrail", "justcall", "hubspot", "clevertap", "five9"]
+        let nonJSON: Set<String> = ["xml", "csv", "page.five9.calls"]
+        let embedded = key == "json"
+            ? FuzzSeeds.embedded.keys.sorted().filter { !nonJSON.contains($0) }.flatMap { FuzzSeeds.embedded[$0] ?? [] }
+            : FuzzSeeds.embedded[key] ?? []
+        if key == "xml" || key == "csv" {
+            return embedded.map { Array($0.utf8) } + corpus.keys.sorted().filter { $0.hasSuffix("." + key) }.compactMap { corpus[$0] }
+        }
         let vendor = key.split(separator: ".").first { vendors.contains(String($0)) }.map(String.init)
         let files = corpus.keys.sorted().filter { name in
             let fileVendor = vendors.first { name.hasPrefix($0 + ".") }

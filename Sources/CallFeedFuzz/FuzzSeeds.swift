@@ -1,3 +1,5 @@
+import Foundation
+
 /// Seeds the fuzzer starts from when no `--corpus` is given: the vendor samples of
 /// `Tests/CallFeedCoreTests/Fixtures` (compacted; the CallRail hook also with the `resource_id` that
 /// current hooks carry) for webhooks and call pages, and small
@@ -86,13 +88,13 @@ public enum FuzzSeeds {
         """.replacingOccurrences(of: "\n", with: "\r\n")
 
     /// A transferred call (two rows, one CALL ID), quoted cells with commas, quotes and a line break.
-    static let five9TransferCSV = """
+    static let five9TransferCSV = #"""
         CALL ID,TIMESTAMP,CALL TYPE,AGENT,AGENT NAME,DISPOSITION,ANI,CUSTOMER NAME,DNIS,CALL TIME,RING TIME,TALK TIME,ABANDONED
         300000000123460,2024-05-14 11:50:00,Inbound,alex.agent@example.com,Alex Agent,Transferred,5555550123,"Example, Pat ""PJ""",5555550199,0:01:00,0:00:05,0:00:50,0
         300000000123460,05/14/2024 11:51:00,Inbound,sam.agent@example.com,Sam Agent,"Appointment
         Set",,,,2:05,3,1:55,0
         ,Tue, 14 May 2024 12:00:00,Manual,,,,,,,,,,
-        """
+        """#
 
     /// A SOAP 1.1 envelope as Five9 answers (`ns2` namespace for the operation).
     static func five9Envelope(_ body: String) -> String {
@@ -134,6 +136,9 @@ public enum FuzzSeeds {
         five9Answer("getReportResultCsv", five9Text(five9CSV)),
         five9Answer("getReportResult", "<header><values><data>CALL ID</data><data>TIMESTAMP</data></values></header><records><values><data>300000000123456</data><data>Tue, 14 May 2024 11:30:00</data></values></records>"),
         five9Fault,
+        // The deepest nesting read (XML.maxDepth, 256 levels), and 10,000 levels (refused, not a stack overflow).
+        String(repeating: "<a x='1'>", count: 256) + "text" + String(repeating: "</a>", count: 256),
+        String(repeating: "<a>", count: 10_000) + String(repeating: "</a>", count: 10_000),
         "<?xml version='1.0'?>\n<!-- a comment -->\n<a:root xmlns:a='urn:x' b:attr='1 &lt; 2 &amp; &#233;&#xE9;' c=\"'\">\n  <child/>text<![CDATA[<raw & data>]]>&quot;&apos;&gt;<?pi x?><child2 x=\"y\">\u{00E9}</child2>\n</a:root>\n",
     ]
 }

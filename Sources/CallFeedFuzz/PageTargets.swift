@@ -135,12 +135,12 @@ enum PageTargets {
         FuzzTarget(name: name, seedKey: seedKey, tokens: tokens) { input, _ in
             serve(input, box.server)
             let page: CallPage
-            do { page = try source.page(source.firstPage, account: "12345", from: from, to: until, client: box.client) } catch {
+            do throws(PollError) { page = try source.page(source.firstPage, account: "12345", from: from, to: until, client: box.client) } catch {
                 return refused(error)
             }
             var outcome = FuzzOutcome.accepted
             for record in page.records {
-                do {
+                do throws(MappingError) {
                     let content = try source.content(of: record, account: "12345")
                     if let broken = FuzzOutcome.checkPublishable(content, channel: .poll) { return .violation(broken) }
                     outcome.recordsMapped += 1
@@ -162,7 +162,7 @@ enum PageTargets {
     static func accounts(_ name: String, _ seedKey: String, _ source: some CallSource, _ box: ClientBox) -> FuzzTarget {
         FuzzTarget(name: name, seedKey: seedKey) { input, _ in
             box.server.serve([input])
-            do {
+            do throws(PollError) {
                 let ids = try source.accounts(client: box.client)
                 return FuzzOutcome(.accepted, recordsMapped: ids.count)
             } catch {
@@ -187,7 +187,7 @@ enum PageTargets {
             var request: PageRequest? = stream.firstPage(account: account, since: since, until: until)
             for _ in 0..<steps {
                 guard let current = request else { break }
-                do {
+                do throws(PollError) {
                     let page = try stream.page(current, account: account, since: since, until: until, client: box.client)
                     records += page.records
                     request = page.next

@@ -38,7 +38,7 @@ enum ParserTargets {
         FuzzTarget(name: "xml", seedKey: "xml", tokens: xmlTokens) { input, rng in
             let started = ContinuousClock.now
             let root: XML.Element
-            do { root = try XML.parse(input) } catch {
+            do throws(XML.ParseError) { root = try XML.parse(input) } catch {
                 if let slow = tooSlow(started, bytes: input.count) { return .violation(slow) }
                 guard !error.reason.isEmpty, (0...input.count).contains(error.offset) else {
                     return .violation("XML refusal without a reason or outside the input: \(error)")
@@ -109,7 +109,7 @@ enum ParserTargets {
         FuzzTarget(name: "csv", seedKey: "csv", tokens: csvTokens) { input, _ in
             let started = ContinuousClock.now
             let records: [[String]]
-            do { records = try CSV.parse(input) } catch {
+            do throws(CSV.ParseError) { records = try CSV.parse(input) } catch {
                 if let slow = tooSlow(started, bytes: input.count) { return .violation(slow) }
                 guard !error.reason.isEmpty, error.line >= 1 else { return .violation("CSV refusal without a reason or line: \(error)") }
                 return .rejected(error.description)
@@ -139,7 +139,7 @@ enum ParserTargets {
         return FuzzTarget(name: "mapping.five9", seedKey: "mapping.five9") { input, _ in
             let record: JSONValue
             do { record = try JSONValue.parse(input) } catch { return .rejected("\(error)") }
-            do {
+            do throws(MappingError) {
                 let content = try Five9Mapping.content(from: record, context: context)
                 if let broken = FuzzOutcome.checkPublishable(content, channel: .poll) { return .violation(broken) }
                 return FuzzOutcome(.accepted, recordsMapped: 1)

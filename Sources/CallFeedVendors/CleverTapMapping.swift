@@ -37,10 +37,12 @@ public enum CleverTapMapping {
         return normalized
     }
 
-    /// The latest `last_seen` over the profile's events; values that are not epoch seconds are ignored.
+    /// The latest `last_seen` over the profile's events; values that are not epoch seconds are
+    /// ignored, and so are those past year 9999 (``Timestamp/mapped(secondsSinceEpoch:)``: a huge
+    /// number overflowed the milliseconds, a trap found by the fuzzer).
     static func lastSeen(_ events: JSONValue?) -> Timestamp? {
         guard let events = events?.objectValue else { return nil }
         let seconds = events.values.compactMap { $0["last_seen"]?.integer }.filter { $0 > 0 }
-        return seconds.max().map { Timestamp(secondsSinceEpoch: $0) }
+        return seconds.compactMap { Timestamp.mapped(secondsSinceEpoch: $0) }.max()
     }
 }

@@ -212,7 +212,8 @@ public enum Five9Mapping {
             time = words[3]
         case 2 where words[0].contains("/"):  // 05/14/2024 11:30:00
             let parts = words[0].split(separator: "/").map { Int($0) }
-            guard parts.count == 3, let month = parts[0], let day = parts[1], let year = parts[2], year >= 1000 else { throw malformed }
+            // Four-digit years only: a longer one overflowed Timestamp's milliseconds (a trap, found by the fuzzer).
+            guard parts.count == 3, let month = parts[0], let day = parts[1], let year = parts[2], (1000...9999).contains(year) else { throw malformed }
             date = (year, month, day)
             time = words[1]
         case 2:  // 2024-05-14 11:30:00

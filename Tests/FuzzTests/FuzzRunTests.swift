@@ -13,10 +13,11 @@ import Testing
     static let seed: UInt64 = 20_240_514
 
     /// Every parser the issue names: JSON, each route's mapping and authentication, each call,
-    /// entity and account page of each vendor.
+    /// entity and account page of each vendor; and the readers of Five9's SOAP/CSV answers.
     static let expectedTargets = [
         "json", "webhook.ctm", "webhook.callkeeper", "webhook.callrail", "webhook.justcall",
         "auth.ctm", "auth.callkeeper", "auth.callrail", "auth.justcall",
+        "xml", "csv", "mapping.five9",
         "page.ctm.calls", "page.callkeeper.calls", "page.callrail.calls", "page.callrail.calls-relative", "page.justcall.calls",
         "page.ctm.accounts-list", "page.callrail.accounts-list",
         "page.ctm.accounts", "page.ctm.users", "page.ctm.numbers",
@@ -24,6 +25,9 @@ import Testing
         "page.callrail.text_messages", "page.callrail.form_submissions",
         "page.justcall.users", "page.justcall.texts", "page.justcall.contacts", "page.justcall.phone_numbers",
         "page.justcall.agent_analytics",
+        "page.hubspot.calls", "page.hubspot.accounts-list",
+        "page.hubspot.contacts", "page.hubspot.companies", "page.hubspot.deals", "page.hubspot.call_contacts", "page.hubspot.genius_users",
+        "page.clevertap.profiles", "page.five9.calls",
     ]
 
     @Test func everyTargetSurvivesThirtyThousandInputs() throws {
@@ -50,6 +54,24 @@ import Testing
         #expect(jsonReasons.contains("invalid UTF-# in a string"))
         #expect(report["webhook.callrail"]?.reasons.keys.contains { $0.hasPrefix("missing call id") } == true)
         #expect(report["auth.ctm"]?.reasons.keys.contains { $0.contains("tolerance") } == true)
+        // The Five9 page got past SOAP to the CSV, and to the faults.
+        let five9Reasons = report["page.five9.calls"]?.reasons.keys.joined(separator: "\n") ?? ""
+        #expect(five9Reasons.contains("invalid CSV at line"))
+        #expect(five9Reasons.contains("fault"))
+        #expect(report["xml"]?.reasons.keys.contains { $0.contains("invalid XML") } == true)
+    }
+
+    /// The PageServer's routes: Five9's fixed runReport and isReportRunning answers come before the
+    /// fuzzed result, CleverTap's step 1 before step 2; the seeds themselves map every record.
+    @Test func routedSourcesReadTheirSeeds() throws {
+        let fuzzer = try Fuzzer(seed: 3, only: ["page.five9", "page.clevertap", "page.hubspot"])
+        for target in fuzzer.targets {
+            let seeds = FuzzSeeds.embedded[target.seedKey] ?? []
+            var rng = FuzzRandom(seed: 1)
+            let outcome = target.run(Array(try #require(seeds.first).utf8), &rng)
+            #expect(outcome.verdict == .accepted, "\(target.name): \(outcome.reason)")
+            #expect(outcome.recordsMapped > 0 && outcome.recordsRefused == 0, "\(target.name): \(outcome.recordsMapped)/\(outcome.recordsRefused)")
+        }
     }
 
     @Test func aRunIsAFunctionOfItsSeed() throws {
