@@ -156,7 +156,9 @@ public struct Five9CallSource: CallSource {
             } catch {
                 throw PollError(error, credential: credential)
             }
-            let envelope = try? XML.parse(response.body)
+            let envelope: XML.Element?
+            var unreadable: XML.ParseError?
+            do { envelope = try XML.parse(response.body) } catch { envelope = nil; unreadable = error }
             let answer = envelope?[path: "Body"]?.children.first
             if let answer, answer.name == "Fault" {
                 let fault = Fault(code: answer.child("faultcode")?.text ?? "", message: answer.child("faultstring")?.text ?? "")
@@ -176,8 +178,8 @@ public struct Five9CallSource: CallSource {
                     serverErrors += 1
                     continue
                 }
-                throw PollError(.vendor, "Five9 \(operation) answered HTTP \(response.status) without a SOAP body: "
-                    + String(response.bodyText.prefix(200)))
+                throw PollError(.vendor, "Five9 \(operation) answered HTTP \(response.status) without a SOAP body"
+                    + (unreadable.map { " (\($0))" } ?? "") + ": " + String(response.bodyText.prefix(200)))
             }
             guard answer.name == "\(operation)Response" else {
                 throw PollError(.vendor, "Five9 \(operation) answered <\(answer.name)>, not <\(operation)Response>")
