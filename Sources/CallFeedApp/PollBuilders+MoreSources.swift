@@ -30,9 +30,7 @@ extension Builders {
         }
         for s in config.sources.five9 {
             guard let p = s.poll else { continue }
-            let limits = p.runReportLimits.compactMap { text -> RateLimiter.Window? in
-                CallFeedConfiguration.PollSource.parseRateLimit(text).map { RateLimiter.Window(limit: $0.limit, period: .seconds($0.seconds)) }
-            }
+            let limits = CallFeedConfiguration.PollSource.windows(p.runReportLimits)
             let source = Five9CallSource(name: s.name, baseURL: p.baseURL ?? CallFeedConfiguration.five9DataCenters[p.dataCenter] ?? "https://api.five9.com",
                                          apiVersion: p.apiVersion, username: p.username, password: p.password, domain: s.domain,
                                          folderName: p.folderName, reportName: p.reportName, defaultCountry: s.defaultCountry,

@@ -22,6 +22,13 @@ struct StoredRateLimitHistory: RateLimitHistory {
     }
 }
 
+extension CallFeedConfiguration.PollSource {
+    /// Limiter windows from validated `rate_limits`-style texts (`1000/hour`, `100/10s`).
+    static func windows(_ texts: [String]) -> [RateLimiter.Window] {
+        texts.compactMap { text in parseRateLimit(text).map { RateLimiter.Window(limit: $0.limit, period: .seconds($0.seconds)) } }
+    }
+}
+
 /// One configured poll source, ready to build its pollers.
 public struct ConfiguredPollSource: Sendable {
     /// The operator's name for the source (`--source`, checkpoint keys).
@@ -133,9 +140,7 @@ extension Builders {
     /// One per source, shared by its call and entity pollers (the vendor counts them together).
     public static func makeLimiter(_ configured: ConfiguredPollSource, store: StateStore) -> RateLimiter {
         let p = configured.poll
-        let windows = p.rateLimits.isEmpty ? configured.defaultLimits : p.rateLimits.compactMap { text -> RateLimiter.Window? in
-            CallFeedConfiguration.PollSource.parseRateLimit(text).map { RateLimiter.Window(limit: $0.limit, period: .seconds($0.seconds)) }
-        }
+        let windows = p.rateLimits.isEmpty ? configured.defaultLimits : CallFeedConfiguration.PollSource.windows(p.rateLimits)
         let history = StoredRateLimitHistory(store: store, key: "ratelimit/\(configured.vendor)/\(configured.name)")
         return RateLimiter(windows: windows, history: history)
     }

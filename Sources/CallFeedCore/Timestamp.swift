@@ -201,3 +201,8 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+extension Duration {
+    /// The duration in seconds, for `Thread.sleep(forTimeInterval:)` and Foundation timing APIs.
+    public var timeInterval: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -133,7 +133,7 @@ public final class Fuzzer {
         func report() -> FuzzReport {
             let elapsed = ContinuousClock.now - started
             return FuzzReport(targets: zip(targets, statistics).map { ($0.name, $1) },
-                              seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                              seconds: elapsed.timeInterval)
         }
         for iteration in 0..<iterations {
             let index = iteration % targets.count

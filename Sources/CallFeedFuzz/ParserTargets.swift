@@ -25,7 +25,7 @@ enum ParserTargets {
 
     static func tooSlow(_ started: ContinuousClock.Instant, bytes: Int) -> String? {
         let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.timeInterval
         return seconds > slowSeconds + Double(bytes) * 1e-5 ? "parsing \(bytes) bytes took \(seconds) s" : nil
     }
 

@@ -34,10 +34,7 @@ public struct CTMWebhookRoute: WebhookRoute {
         guard let seconds = Int64(time.trimmingCharacters(in: .whitespaces)) else {
             return .failure(AuthenticationFailure(reason: "X-CTM-Time is not a Unix time"))
         }
-        // Compared as a range, not `abs(now - seconds)`: that overflowed (a trap) for a header
-        // near Int64.min/max (found by callfeed-fuzz, docs/fuzzing.md).
-        let nowSeconds = now.secondsSinceEpoch
-        guard seconds >= nowSeconds - toleranceSeconds, seconds <= nowSeconds + toleranceSeconds else {
+        guard isFresh(seconds, now: now.secondsSinceEpoch, tolerance: toleranceSeconds) else {
             return .failure(AuthenticationFailure(reason: "X-CTM-Time outside the \(toleranceSeconds) s tolerance"))
         }
         guard let presented = Data(base64Encoded: signature.trimmingCharacters(in: .whitespaces)) else {

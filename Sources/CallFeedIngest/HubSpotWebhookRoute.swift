@@ -83,10 +83,7 @@ public struct HubSpotWebhookRoute: NotificationRoute {
         guard let sentMs = Int64(timestamp.trimmingCharacters(in: .whitespaces)) else {
             return .failure(AuthenticationFailure(reason: "X-HubSpot-Request-Timestamp is not epoch milliseconds"))
         }
-        // A range, not `abs(now - sent)`, which can overflow (docs/fuzzing.md).
-        let nowMs = now.millisecondsSinceEpoch
-        let toleranceMs = toleranceSeconds * 1000
-        guard sentMs >= nowMs - toleranceMs, sentMs <= nowMs + toleranceMs else {
+        guard isFresh(sentMs, now: now.millisecondsSinceEpoch, tolerance: toleranceSeconds * 1000) else {
             return .failure(AuthenticationFailure(reason: "X-HubSpot-Request-Timestamp outside the \(toleranceSeconds) s tolerance"))
         }
         guard let presented = Data(base64Encoded: signature.trimmingCharacters(in: .whitespaces)), presented.count == 32 else {
@@ -96,9 +93,9 @@ public struct HubSpotWebhookRoute: NotificationRoute {
         var verified: [Source] = []
         for candidate in sources {
             var ok = false
+            let message = Self.signedMessage(method: request.method, webhookURL: candidate.webhookURL, body: request.body,
+                                             timestamp: timestamp)
             for secret in candidate.secrets where !secret.isEmpty {
-                let message = Self.signedMessage(method: request.method, webhookURL: candidate.webhookURL, body: request.body,
-                                                 timestamp: timestamp)
                 if HMAC<SHA256>.isValidAuthenticationCode(presented, authenticating: message, using: SymmetricKey(data: Data(secret.utf8))) {
                     ok = true
                 }

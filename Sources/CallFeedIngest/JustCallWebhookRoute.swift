@@ -77,9 +77,7 @@ public struct JustCallWebhookRoute: WebhookRoute {
         guard let sent = Self.instant(of: timestamp) else {
             return .failure(AuthenticationFailure(reason: "x-justcall-request-timestamp is not a time"))
         }
-        // A range, not `abs(now - sent)`, which can overflow (docs/fuzzing.md).
-        let nowSeconds = now.secondsSinceEpoch
-        guard sent.secondsSinceEpoch >= nowSeconds - toleranceSeconds, sent.secondsSinceEpoch <= nowSeconds + toleranceSeconds else {
+        guard isFresh(sent.secondsSinceEpoch, now: now.secondsSinceEpoch, tolerance: toleranceSeconds) else {
             return .failure(AuthenticationFailure(reason: "x-justcall-request-timestamp outside the \(toleranceSeconds) s tolerance"))
         }
         guard let presented = Self.bytes(hex: signature.trimmingCharacters(in: .whitespaces)), presented.count == 32 else {

@@ -8,6 +8,13 @@ public struct AuthenticationFailure: Error, Sendable, CustomStringConvertible {
     public var description: String { reason }
 }
 
+/// Whether a signed request's time `sent` is within `tolerance` of `now` either way (all three in
+/// the same unit). Compared as a range, not `abs(now - sent)`: that overflowed (a trap) for a
+/// header near Int64.min/max (found by callfeed-fuzz, docs/fuzzing.md).
+func isFresh(_ sent: Int64, now: Int64, tolerance: Int64) -> Bool {
+    sent >= now - tolerance && sent <= now + tolerance
+}
+
 /// One configured sender of webhooks: which vendor account the events belong to and how its
 /// payloads are read.
 public struct WebhookSource: Sendable {

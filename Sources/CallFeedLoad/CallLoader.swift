@@ -298,7 +298,7 @@ public final class CallLoader: @unchecked Sendable {
                 logger.log(level: error.isTransient ? .warning : .error, "warehouse write failed; retrying",
                            metadata: ["error": "\(error)", "backoff": "\(backoff)"])
                 if isStopping { return nil }
-                Thread.sleep(forTimeInterval: Double(backoff.components.seconds) + Double(backoff.components.attoseconds) / 1e18)
+                Thread.sleep(forTimeInterval: backoff.timeInterval)
                 backoff = min(backoff * 2, .seconds(5))
             } catch {
                 return .failure(error)

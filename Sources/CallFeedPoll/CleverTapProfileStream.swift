@@ -236,7 +236,7 @@ public struct CleverTapProfileStream: EntityStream {
             guard attempt <= notReadyRetries else {
                 throw .failed(PollError(.vendor, "CleverTap's export cursor was still not ready after \(attempt) tries: \(Self.message(answer))"))
             }
-            Thread.sleep(forTimeInterval: Double(notReadyDelay.components.seconds) + Double(notReadyDelay.components.attoseconds) / 1e18)
+            Thread.sleep(forTimeInterval: notReadyDelay.timeInterval)
         }
     }
 

@@ -105,7 +105,7 @@ public struct Five9CallSource: CallSource {
             }
             // Five9 long-polls up to `timeout`; a server that answers early is not asked again sooner.
             let rest = pollInterval - (ContinuousClock.now - asked)
-            if rest > .zero { Thread.sleep(forTimeInterval: Self.seconds(rest)) }
+            if rest > .zero { Thread.sleep(forTimeInterval: rest.timeInterval) }
         }
 
         let csv = try call("getReportResultCsv", "<identifier>\(XML.escape(identifier))</identifier>", client: client).text
@@ -169,12 +169,12 @@ public struct Five9CallSource: CallSource {
                     throw PollError(.vendor, "Five9 \(operation): still over the limit after \(maxLimitRetries) retries: \(fault.message)")
                 }
                 limitRetries += 1
-                Thread.sleep(forTimeInterval: Self.seconds(limitRetryDelay ?? Self.untilNextMinute()))
+                Thread.sleep(forTimeInterval: (limitRetryDelay ?? Self.untilNextMinute()).timeInterval)
                 continue
             }
             guard response.status == 200, let answer, envelope?.name == "Envelope" else {
                 if response.status == 500, serverErrors < client.retry.maxRetries {
-                    Thread.sleep(forTimeInterval: Self.seconds(min(client.retry.initialDelay * (1 << serverErrors), client.retry.maxDelay)))
+                    Thread.sleep(forTimeInterval: min(client.retry.initialDelay * (1 << serverErrors), client.retry.maxDelay).timeInterval)
                     serverErrors += 1
                     continue
                 }
@@ -205,6 +205,4 @@ public struct Five9CallSource: CallSource {
         let ms = Int64(Date().timeIntervalSince1970 * 1000)
         return .milliseconds(60_000 - ms % 60_000 + 500)
     }
-
-    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 }

@@ -138,7 +138,7 @@ public final class VendorSandbox: Sendable {
         response.headers += api.rateLimitHeaders(limiter.state(vendor, limit: limit, now: now))
         record(vendor, http, response.status, now, outcome: outcome, delay: plan.delay)
         if let delay = plan.delay {
-            let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+            let seconds = delay.timeInterval
             let answer = response
             DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { responder.respond(answer) }
         } else {
