@@ -108,7 +108,7 @@ let package = Package(
 
         // MARK: Tests
         // Helpers shared by the test targets (a JSON Schema validator for schemas/).
-        .target(name: "CallFeedTestSupport", dependencies: ["CallFeedCore"], path: "Tests/Support"),
+        .target(name: "CallFeedTestSupport", dependencies: ["CallFeedCore", "Kafka"], path: "Tests/Support"),
         .testTarget(name: "CallFeedCoreTests", dependencies: ["CallFeedCore", "CallFeedVendors", "CallFeedTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),

@@ -6,7 +6,7 @@ set -euo pipefail
 
 CALLFEED_APT_PACKAGES=(librdkafka-dev libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev pkg-config sqlite3)
 # Servers for the warehouse tests (scripts/services/*.sh start them on loopback ports).
-CALLFEED_TEST_APT_PACKAGES=(postgresql clickhouse-server clickhouse-client curl)
+CALLFEED_TEST_APT_PACKAGES=(postgresql clickhouse-server clickhouse-client curl kcat)
 
 callfeed_setup() {
     callfeed_apt_install "${CALLFEED_APT_PACKAGES[@]}"

@@ -1,5 +1,6 @@
 import CallFeedApp
 import CallFeedCore
+import CallFeedTestSupport
 import Foundation
 import HTTPClient
 import Kafka
@@ -126,7 +127,7 @@ import Testing
         #expect(pipeline.wait(timeout: .seconds(60)) { (try? pipeline.entityRows("ctm_accounts").count) == 1 })
         let committed = try pipeline.wait(timeout: .seconds(10)) {
             let consumer = try KafkaConsumer(groupID: pipeline.config.load.groupID,
-                                             properties: ["bootstrap.servers": pipeline.cluster.bootstrapServers])
+                                             properties: ["bootstrap.servers": pipeline.kafka.bootstrapServers])
             defer { consumer.close() }
             let offsets = try consumer.committed(topic: pipeline.topics.entities, partitions: Pipeline.partitions)
             return offsets.values.reduce(0) { $0 + max($1, 0) } == 1

@@ -18,6 +18,11 @@ public enum TestServers {
     public static var postgresRestartable: String? { value("CALLFEED_TEST_POSTGRES_RESTARTABLE") }
     public static var postgresRestartableControl: String? { value("CALLFEED_TEST_POSTGRES_RESTARTABLE_CTL") }
 
+    /// The tansu binary scripts/services/tansu.sh installed (`CALLFEED_TEST_TANSU_BIN`), and the S3
+    /// server its brokers store their logs in (`CALLFEED_TEST_TANSU_S3`, e.g. `http://127.0.0.1:19570`).
+    public static var tansuBinary: String? { value("CALLFEED_TEST_TANSU_BIN") }
+    public static var tansuS3: String? { value("CALLFEED_TEST_TANSU_S3") }
+
     /// Whether a missing server must fail the tests instead of skipping them.
     public static var required: Bool { value("CALLFEED_TEST_SERVERS_REQUIRED") == "1" }
 
