@@ -17,7 +17,8 @@ public enum CTMMapping {
     ///   - context: Account id used when the record has no `account_id`; default country (normally US).
     /// - Returns: The normalised content.
     /// - Throws: ``MappingError`` when the payload is not an object, has no `id`, has no account id
-    ///   anywhere, or carries a malformed `unix_time`.
+    ///   anywhere, carries a malformed `unix_time`, or has no start time at all (neither `unix_time`
+    ///   nor `called_at` gives an instant: `unparseable start time`).
     public static func content(from payload: JSONValue, context: MappingContext) throws(MappingError) -> CallContent {
         guard case .object = payload else {
             throw MappingError(reason: "CTM payload is \(payload.kindName), not a call object")
@@ -34,7 +35,14 @@ public enum CTMMapping {
         var content = CallContent(source: source, sourceAccountID: account, sourceCallID: id,
                                   direction: direction, status: status)
 
-        content.startedAt = try epoch(payload, "unix_time")
+        // A call with no instant cannot be placed in any report, window or partition: reject it
+        // (DLQ with the reason) rather than load it with an empty started_at (docs/call-event.md,
+        // "Missing and unparseable values").
+        guard let startedAt = try epoch(payload, "unix_time") ?? calledAt(payload.string("called_at")) else {
+            throw MappingError(reason: "unparseable start time (unix_time: \(shown(payload["unix_time"])), "
+                                   + "called_at: \(shown(payload["called_at"])))")
+        }
+        content.startedAt = startedAt
         content.durationSeconds = payload.nonNegativeInteger("duration")  // total, ring included
         content.talkSeconds = payload.nonNegativeInteger("talk_time")
         content.ringSeconds = payload.nonNegativeInteger("ring_time")
@@ -104,10 +112,38 @@ public enum CTMMapping {
     private static func epoch(_ payload: JSONValue, _ key: String) throws(MappingError) -> Timestamp? {
         guard let value = payload[key], !value.isNull else { return nil }
         guard let seconds = value.integer, seconds >= 0, seconds <= Timestamp.latestMappedSecond else {
-            let shown = value.text.map { "\"\($0)\"" } ?? value.kindName
-            throw MappingError(reason: "malformed start time (\(key)): \(shown) is not epoch seconds")
+            throw MappingError(reason: "malformed start time (\(key)): \(shown(value)) is not epoch seconds")
         }
         return seconds == 0 ? nil : Timestamp(secondsSinceEpoch: seconds)
+    }
+
+    /// A field's value as a rejection reason quotes it: strings quoted, numbers as written, else
+    /// the JSON kind; `absent` when the key is missing.
+    private static func shown(_ value: JSONValue?) -> String {
+        guard let value else { return "absent" }
+        if case .string(let text) = value { return "\"\(text.prefix(40))\"" }
+        return value.text ?? value.kindName
+    }
+
+    /// `called_at` as CTM writes it: account-local time with its own offset, minute precision,
+    /// `2024-05-14 02:31 PM -04:00` (ctm.md §4); ISO 8601 is also read. `nil` for anything else
+    /// (`"Invalid date"`, empty).
+    public static func calledAt(_ text: String?) -> Timestamp? {
+        guard let text, !text.isEmpty else { return nil }
+        let parts = text.split(separator: " ")
+        guard parts.count == 4, ["AM", "PM"].contains(parts[2].uppercased()) else {
+            return Timestamp.parseISO8601(text)
+        }
+        let date = parts[0].split(separator: "-").compactMap { Int($0) }
+        let time = parts[1].split(separator: ":").compactMap { Int($0) }
+        let offset = parts[3]
+        guard date.count == 3, time.count == 2, (1...12).contains(time[0]), offset.count == 6,
+              let sign = offset.first, sign == "+" || sign == "-",
+              let offsetHours = Int(offset.dropFirst().prefix(2)), let offsetMinutes = Int(offset.suffix(2)),
+              offset.dropFirst(3).first == ":" else { return nil }
+        let hour = time[0] % 12 + (parts[2].uppercased() == "PM" ? 12 : 0)
+        let utcOffset = (sign == "-" ? -1 : 1) * (offsetHours * 3600 + offsetMinutes * 60)
+        return Timestamp(year: date[0], month: date[1], day: date[2], hour: hour, minute: time[1], utcOffsetSeconds: utcOffset)
     }
 
     /// `agent {id, name, email}`; when `agent` is null, the bare `agent_id`.

@@ -8,6 +8,10 @@ public struct SandboxOddity: Hashable, Sendable, CustomStringConvertible {
 
     /// The start time field does not parse (`"unix_time": "not-a-time"`, `"callTime": "2024-02-30 25:61:00"`, ...).
     public static let unparseableTime = SandboxOddity("unparseable-time")
+    /// No start time at all: the time fields are null or a placeholder (CTM `"unix_time": null,
+    /// "called_at": "Invalid date"`, seen from a CTM-compatible API; issue 20). Only the CTM sandbox
+    /// makes this kind; the other vendors' placeholder forms are covered by their mapping tests.
+    public static let missingTime = SandboxOddity("missing-time")
     /// The customer's number is garbage (`"call-me-maybe"`).
     public static let garbagePhone = SandboxOddity("garbage-phone")
 

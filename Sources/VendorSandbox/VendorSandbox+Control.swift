@@ -183,8 +183,8 @@ extension VendorSandbox {
             startedAt = parsed
         }
         let oddity = try body.optionalString("oddity").map { name throws(VendorSandboxError) in
-            guard let known = [SandboxOddity.unparseableTime, .garbagePhone].first(where: { $0.name == name }) else {
-                throw VendorSandboxError(reason: "oddity must be unparseable-time or garbage-phone")
+            guard let known = [SandboxOddity.unparseableTime, .missingTime, .garbagePhone].first(where: { $0.name == name }) else {
+                throw VendorSandboxError(reason: "oddity must be unparseable-time, missing-time or garbage-phone")
             }
             return known
         }

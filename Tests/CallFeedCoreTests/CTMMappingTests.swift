@@ -145,12 +145,29 @@ struct CTMMappingTests {
                 == "malformed start time (unix_time): \"yesterday\" is not epoch seconds")
     }
 
-    @Test("Missing unix_time leaves the times unknown")
-    func missingUnixTime() throws {
+    @Test("Missing unix_time: called_at gives the start (its own offset)")
+    func missingUnixTimeFallsBackToCalledAt() throws {
         let content = try map(try Fixture.json("ctm.call.sample").setting("unix_time", nil))
-        #expect(content.startedAt == nil)
-        #expect(content.endedAt == nil)
+        #expect(content.startedAt == (try Timestamp.utc("2024-05-14T18:30:00Z")))   // 02:30 PM -04:00
+        #expect(content.endedAt == (try Timestamp.utc("2024-05-14T18:32:05Z")))
         #expect(content.durationSeconds == 125)
+        #expect(CTMMapping.calledAt("2024-05-14 12:05 AM +05:30") == (try Timestamp.utc("2024-05-13T18:35:00Z")))
+        #expect(CTMMapping.calledAt("2024-05-14 12:05 PM -00:00") == (try Timestamp.utc("2024-05-14T12:05:00Z")))
+        #expect(CTMMapping.calledAt("2024-02-30 01:00 PM -04:00") == nil)
+        #expect(CTMMapping.calledAt("2024-05-14 13:00 PM -04:00") == nil)
+    }
+
+    /// Issue 20: `"unix_time": null` and `"called_at": "Invalid date"` (seen from a CTM-compatible
+    /// API) must be rejected, never loaded with an empty started_at.
+    @Test("No start time at all is a rejection, not a NULL started_at")
+    func noStartTimeIsRejected() throws {
+        let record = try Fixture.json("ctm.call.sample")
+        #expect(rejection(record.setting("unix_time", .null).setting("called_at", .string("Invalid date")))
+                == "unparseable start time (unix_time: null, called_at: \"Invalid date\")")
+        #expect(rejection(record.setting("unix_time", nil).setting("called_at", nil))
+                == "unparseable start time (unix_time: absent, called_at: absent)")
+        #expect(rejection(record.setting("unix_time", .int(0)).setting("called_at", .string("")))
+                == "unparseable start time (unix_time: 0, called_at: \"\")")
     }
 
     @Test("Fallbacks: cnam for the name, agent_id for a null agent; updated_at when present")

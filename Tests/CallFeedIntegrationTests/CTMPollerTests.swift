@@ -12,9 +12,9 @@ import VendorSandbox
     static let may1 = Timestamp(year: 2024, month: 5, day: 1)!
     static let may8 = Timestamp(year: 2024, month: 5, day: 8)!
 
-    static func sandbox(calls: Int = 35, odd: Int = 0, rateLimit: SandboxRateLimit? = nil, secret: String = "ctm_sandbox_secret_key") -> SandboxConfiguration {
+    static func sandbox(calls: Int = 35, odd: Int = 0, oddKinds: [SandboxOddity] = [.unparseableTime], rateLimit: SandboxRateLimit? = nil, secret: String = "ctm_sandbox_secret_key") -> SandboxConfiguration {
         SandboxConfiguration(seed: 7, accounts: 2, callsPerAccount: calls, from: may1, to: may8, oddRecords: odd,
-                             oddKinds: [.unparseableTime], ctm: CTMCredentials(secretKey: secret),
+                             oddKinds: oddKinds, ctm: CTMCredentials(secretKey: secret),
                              rateLimits: rateLimit.map { [.ctm: $0] } ?? [:])
     }
 
@@ -92,22 +92,32 @@ import VendorSandbox
         }
     }
 
-    @Test("a record whose time does not parse goes to the dead-letter topic; the rest of its page loads")
+    @Test("a record whose time does not parse, or that has no start time at all, goes to the dead-letter topic; the rest of its page loads")
     func oddRecordToDeadLetters() throws {
-        let h = try PollHarness(Self.sandbox(calls: 12, odd: 1))
+        // Per account: one `"unix_time": "not-a-time"` and one `"unix_time": null,
+        // "called_at": "Invalid date"` (issue 20), each in the middle of a page of 6.
+        let h = try PollHarness(Self.sandbox(calls: 12, odd: 2, oddKinds: [.unparseableTime, .missingTime]))
         defer { h.stop() }
-        // One odd call per account.
-        let odd = Set(h.sandbox.calls(vendor: .ctm).filter { $0.oddity != nil }.map(\.id))
-        #expect(odd.count == 2)
-        let stats = try h.callPoller(Self.source(h, perPage: 150), start: Self.may1).sync(now: Self.may8)
+        let oddCalls = h.sandbox.calls(vendor: .ctm).filter { $0.oddity != nil }
+        let odd = Set(oddCalls.map(\.id))
+        #expect(odd.count == 4)
+        #expect(Set(oddCalls.compactMap(\.oddity)) == [.unparseableTime, .missingTime])
+        let stats = try h.callPoller(Self.source(h, perPage: 6), start: Self.may1).sync(now: Self.may8)
 
-        #expect(stats.rejected == 2 && stats.published == 22)
-        let rows = try h.waitForCalls(source: "ctm", count: 22)
+        #expect(stats.rejected == 4 && stats.published == 20)
+        let rows = try h.waitForCalls(source: "ctm", count: 20)
         #expect(Set(rows.keys) == Self.expectedIDs(h).subtracting(odd))
-        let letters = try h.deadLetters(expecting: 2)
-        #expect(letters.count == 2)
-        #expect(letters.allSatisfy { $0.reason.contains("unix_time") })
+        #expect(rows.values.allSatisfy { row in
+            if case .text(let startedAt)? = row["started_at"] { return !startedAt.isEmpty }
+            return false
+        })
+        let letters = try h.deadLetters(expecting: 4)
+        #expect(letters.count == 4)
         #expect(Set(letters.compactMap { letter in odd.first { letter.body.contains("\"id\":\($0)") } }) == odd)
+        #expect(letters.filter { $0.reason.contains("malformed start time (unix_time): \"not-a-time\"") }.count == 2)
+        #expect(letters.filter {
+            $0.reason.contains("unparseable start time (unix_time: null, called_at: \"Invalid date\")")
+        }.count == 2)
     }
 
     @Test("a 429 storm with Retry-After is waited out: the run completes with every call, within the vendor's limit")

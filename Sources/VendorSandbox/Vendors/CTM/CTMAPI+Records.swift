@@ -47,8 +47,10 @@ extension CTMAPI {
             "state": .string(facts.region),
             "country": .string(facts.country),
             "postal_code": .string("2\(CivilTime.pad(facts.serial % 10_000, 4))"),
-            "called_at": .string(oddity == .unparseableTime ? "sometime last tuesday" : CivilTime.ctmCalledAt(facts.startedAt, offsetSeconds: offset)),
-            "unix_time": oddity == .unparseableTime ? .string("not-a-time") : .int64(facts.startedAt.secondsSinceEpoch),
+            "called_at": .string(oddity == .unparseableTime ? "sometime last tuesday"
+                                 : oddity == .missingTime ? "Invalid date" : CivilTime.ctmCalledAt(facts.startedAt, offsetSeconds: offset)),
+            "unix_time": oddity == .unparseableTime ? .string("not-a-time")
+                         : oddity == .missingTime ? .null : .int64(facts.startedAt.secondsSinceEpoch),
             "tracking_number_id": .int(7700 + account.index * 10 + trackingIndex + 1),
             "tracking_number_sid": .string("TPN" + String(facts.entropy.reversed())),
             "tracking_number": .string(facts.trackingNumber),
