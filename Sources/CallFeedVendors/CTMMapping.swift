@@ -39,8 +39,7 @@ public enum CTMMapping {
         // (DLQ with the reason) rather than load it with an empty started_at (docs/call-event.md,
         // "Missing and unparseable values").
         guard let startedAt = try epoch(payload, "unix_time") ?? calledAt(payload.string("called_at")) else {
-            throw MappingError(reason: "unparseable start time (unix_time: \(shown(payload["unix_time"])), "
-                                   + "called_at: \(shown(payload["called_at"])))")
+            throw .unparseableStartTime(["unix_time": payload["unix_time"], "called_at": payload["called_at"]])
         }
         content.startedAt = startedAt
         content.durationSeconds = payload.nonNegativeInteger("duration")  // total, ring included
@@ -112,17 +111,9 @@ public enum CTMMapping {
     private static func epoch(_ payload: JSONValue, _ key: String) throws(MappingError) -> Timestamp? {
         guard let value = payload[key], !value.isNull else { return nil }
         guard let seconds = value.integer, seconds >= 0, seconds <= Timestamp.latestMappedSecond else {
-            throw MappingError(reason: "malformed start time (\(key)): \(shown(value)) is not epoch seconds")
+            throw MappingError(reason: "malformed start time (\(key)): \(JSONValue.shown(value)) is not epoch seconds")
         }
         return seconds == 0 ? nil : Timestamp(secondsSinceEpoch: seconds)
-    }
-
-    /// A field's value as a rejection reason quotes it: strings quoted, numbers as written, else
-    /// the JSON kind; `absent` when the key is missing.
-    private static func shown(_ value: JSONValue?) -> String {
-        guard let value else { return "absent" }
-        if case .string(let text) = value { return "\"\(text.prefix(40))\"" }
-        return value.text ?? value.kindName
     }
 
     /// `called_at` as CTM writes it: account-local time with its own offset, minute precision,

@@ -12,8 +12,13 @@ extension CallKeeperMapping {
                                   sourceCallID: try callRecordID(record),
                                   direction: direction(serviceType: record.string("serviceType")), status: status)
 
-        content.startedAt = try WallClock.timestamp(record.string("callTime"), timeZone: context.timeZone,
-                                                    field: "callTime")
+        // Blank and `0000-00-00 00:00:00` are CallKeeper's "no value": such a call is rejected, not
+        // loaded without a start (MappingError.unparseableStartTime).
+        guard let startedAt = try WallClock.timestamp(record.string("callTime"), timeZone: context.timeZone,
+                                                      field: "callTime") else {
+            throw .unparseableStartTime(["callTime": record["callTime"]])
+        }
+        content.startedAt = startedAt
         // `duration` is talk time ("время разговора"); CallKeeper has no total length.
         content.talkSeconds = talkSeconds(record["duration"], status: status)
         content.durationSeconds = content.talkSeconds

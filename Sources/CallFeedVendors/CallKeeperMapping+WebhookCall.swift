@@ -23,6 +23,9 @@ extension CallKeeperMapping {
         } else {
             content.startedAt = try WallClock.timestamp(body.string("date"), timeZone: context.timeZone, field: "date")
         }
+        guard content.startedAt != nil else {
+            throw .unparseableStartTime(["date_timestamp": body["date_timestamp"], "date": body["date"]])
+        }
         content.talkSeconds = talkSeconds(body["duration_sec"], status: status)
         content.durationSeconds = content.talkSeconds
         content.endedAt = end(start: content.startedAt, seconds: content.durationSeconds)

@@ -43,7 +43,10 @@ public enum CallRailMapping {
         var content = CallContent(source: source, sourceAccountID: account, sourceCallID: id,
                                   direction: direction, status: status(payload))
 
-        content.startedAt = try time(payload.string("start_time"), field: "start_time", context: context)
+        guard let startedAt = try time(payload.string("start_time"), field: "start_time", context: context) else {
+            throw .unparseableStartTime(["start_time": payload["start_time"]])
+        }
+        content.startedAt = startedAt
         // One length only: the whole call (CallRail has no talk/ring split; `recording_duration` is
         // the recording's length).
         content.durationSeconds = payload.nonNegativeInteger("duration")

@@ -111,7 +111,10 @@ public enum Five9Mapping {
         var content = CallContent(source: source, sourceAccountID: account, sourceCallID: id,
                                   direction: direction(first(Column.callType)),
                                   status: status(disposition: disposition, abandoned: isAbandoned, talkSeconds: talk))
-        content.startedAt = starts.min()
+        guard let startedAt = starts.min() else {
+            throw .unparseableStartTime([Column.timestamp: rows.first?[Column.timestamp]])
+        }
+        content.startedAt = startedAt
         content.durationSeconds = try total(Column.callTime)
         content.talkSeconds = talk
         content.ringSeconds = try total(Column.ringTime)

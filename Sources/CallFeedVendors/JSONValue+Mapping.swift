@@ -18,6 +18,14 @@ extension JSONValue {
         return value
     }
 
+    /// A field's value as a rejection reason quotes it: strings quoted (at most 40 characters),
+    /// numbers as written, else the JSON kind; `absent` when the key is missing.
+    static func shown(_ value: JSONValue?) -> String {
+        guard let value else { return "absent" }
+        if case .string(let text) = value { return "\"\(text.prefix(40))\"" }
+        return value.text ?? value.kindName
+    }
+
     /// The JSON kind, for error messages.
     var kindName: String {
         switch self {

@@ -49,7 +49,10 @@ public enum JustCallMapping {
                                   status: status(type: info.string("type"), missedReason: info.string("missed_call_reason"),
                                                  eventType: eventType))
 
-        content.startedAt = try startTime(date: call.string("call_date"), time: call.string("call_time"))
+        guard let startedAt = try startTime(date: call.string("call_date"), time: call.string("call_time")) else {
+            throw .unparseableStartTime(["call_date": call["call_date"], "call_time": call["call_time"]])
+        }
+        content.startedAt = startedAt
         // total_duration = conversation + hold; ring, queue wait and wrap-up are not in it.
         content.durationSeconds = durations.nonNegativeInteger("total_duration")
         content.talkSeconds = durations.nonNegativeInteger("conversation_time")

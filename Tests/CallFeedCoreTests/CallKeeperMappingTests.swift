@@ -209,7 +209,7 @@ struct CallKeeperMappingTests {
 
     @Test("Codes 1 and 0 in raw JSON are read as numbers, not booleans")
     func rawJSONCodes() throws {
-        let body = #"{"id": 10000002, "hook_event": "Call is over", "status_code": 1, "status2_code": 0, "duration_sec": 0}"#
+        let body = #"{"id": 10000002, "hook_event": "Call is over", "status_code": 1, "status2_code": 0, "duration_sec": 0, "date_timestamp": 1715688310}"#
         let content = try map(try JSONValue.parse(Array(body.utf8)))
         #expect(content.sourceCallID == "10000002")
         #expect(content.status == .inProgress)
@@ -269,14 +269,22 @@ struct CallKeeperMappingTests {
         #expect(try map(dateOnly, moscow).startedAt == (try Timestamp.utc("2024-05-14T09:05:10Z")))
     }
 
-    @Test("Blank and all-zero call times are unknown, not errors")
+    @Test("A call without a start time is rejected, not loaded with an empty started_at (issue 20)")
     func missingCallTime() throws {
         let record = try Fixture.json("callkeeper.call.sample")
-        for blank in ["", "0000-00-00 00:00:00"] {
-            let content = try map(record.setting("callTime", .string(blank)))
-            #expect(content.startedAt == nil)
-            #expect(content.endedAt == nil)
-        }
+        #expect(rejection(record.setting("callTime", .string(""))) == "unparseable start time (callTime: \"\")")
+        #expect(rejection(record.setting("callTime", .string("0000-00-00 00:00:00")))
+                == "unparseable start time (callTime: \"0000-00-00 00:00:00\")")
+        #expect(rejection(record.setting("callTime", nil)) == "unparseable start time (callTime: absent)")
+        #expect(rejection(record.setting("callTime", .null)) == "unparseable start time (callTime: null)")
+
+        let webhook = try Fixture.json("callkeeper.webhook.after-call-finish.sample")
+        #expect(rejection(webhook.setting("date_timestamp", .int(0)).setting("date", .string("0000-00-00 00:00:00")))
+                == "unparseable start time (date_timestamp: 0, date: \"0000-00-00 00:00:00\")")
+        #expect(rejection(webhook.setting("date_timestamp", nil).setting("date", nil))
+                == "unparseable start time (date_timestamp: absent, date: absent)")
+        // Either one alone is enough.
+        #expect(try map(webhook.setting("date", nil)).startedAt == (try Timestamp.utc("2024-05-14T12:05:10Z")))
     }
 
     @Test("Malformed times and unknown zones are rejected")

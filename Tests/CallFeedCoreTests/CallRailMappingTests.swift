@@ -171,7 +171,7 @@ struct CallRailMappingTests {
             .hasPrefix("malformed date-time (start_time)") == true)
     }
 
-    @Test("Times: offsets to UTC; zone-less text in the context's zone; absent start")
+    @Test("Times: offsets to UTC; zone-less text in the context's zone; absent or placeholder start rejected")
     func times() throws {
         let record = try Fixture.json("callrail.call.sample")
         let pacific = try map(record.setting("start_time", .string("2024-05-14T11:30:00.000-07:00")))
@@ -179,10 +179,12 @@ struct CallRailMappingTests {
         let zoneless = record.setting("start_time", .string("2024-05-14T14:30:00"))
         let newYork = MappingContext(accountID: "123456789", timeZone: "America/New_York", defaultCountry: "US")
         #expect(try map(zoneless, newYork).startedAt == (try Timestamp.utc("2024-05-14T18:30:00Z")))
-        let absent = try map(record.setting("start_time", nil))
-        #expect(absent.startedAt == nil)
-        #expect(absent.endedAt == nil)
-        #expect(absent.durationSeconds == 125)
+        // No start time: rejected with the reason every vendor gives (issue 20).
+        #expect(rejection(record.setting("start_time", nil)) == "unparseable start time (start_time: absent)")
+        #expect(rejection(record.setting("start_time", .null)) == "unparseable start time (start_time: null)")
+        #expect(rejection(record.setting("start_time", .string("")))?.hasPrefix("unparseable start time") == true)
+        #expect(rejection(record.setting("start_time", .string("0000-00-00T00:00:00.000-00:00")))?
+            .hasPrefix("malformed date-time (start_time)") == true)
     }
 
     @Test("Status", arguments: [

@@ -137,6 +137,20 @@ import Testing
         #expect(missed.status == .missed && missed.direction == .outbound && missed.agent == CallContent.Agent())
     }
 
+    @Test("a call none of whose rows has a TIMESTAMP is rejected, not loaded without a start (issue 20)")
+    func noStartTime() throws {
+        func reason(_ rows: [[String]]) throws -> String? {
+            do { _ = try Self.map(Self.record(["CALL ID", "TIMESTAMP", "CALL TIME"], rows)); return nil }
+            catch let error as MappingError { return error.reason }
+        }
+        #expect(try reason([["1", "", "0:01:00"]]) == #"unparseable start time (TIMESTAMP: "")"#)
+        #expect(try reason([["1", "", "0:01:00"], ["1", "", "0:00:30"]]) == #"unparseable start time (TIMESTAMP: "")"#)
+        // One leg with a start is enough: the call starts then.
+        let twoLegs = try Self.map(Self.record(["CALL ID", "TIMESTAMP", "CALL TIME"],
+                                               [["1", "", "0:01:00"], ["1", "2024-05-14 11:30:00", "0:00:30"]]))
+        #expect(twoLegs.startedAt == Self.at("2024-05-14T18:30:00Z"))
+    }
+
     @Test("a bad row fails its own call only, naming the column")
     func badRows() throws {
         let header = ["CALL ID", "TIMESTAMP", "ANI", "CALL TIME"]
@@ -164,7 +178,7 @@ import Testing
         ("Something New", .unknown), ("", .unknown),
     ])
     func direction(type: String, expected: CallContent.Direction) throws {
-        #expect(try Self.map(Self.record(["CALL ID", "CALL TYPE"], [["1", type]])).direction == expected)
+        #expect(try Self.map(Self.record(["CALL ID", "TIMESTAMP", "CALL TYPE"], [["1", "Tue, 14 May 2024 11:30:00", type]])).direction == expected)
     }
 
     @Test("DISPOSITION and ABANDONED to status", arguments: [
@@ -173,7 +187,8 @@ import Testing
         ("Busy", "0", "0:00:00", .busy), ("Operator Intercept", "0", "0:00:00", .failed), ("Custom", "0", "0:00:00", .missed),
     ])
     func status(disposition: String, abandoned: String, talk: String, expected: CallContent.Status) throws {
-        let content = try Self.map(Self.record(["CALL ID", "DISPOSITION", "ABANDONED", "TALK TIME"], [["1", disposition, abandoned, talk]]))
+        let content = try Self.map(Self.record(["CALL ID", "TIMESTAMP", "DISPOSITION", "ABANDONED", "TALK TIME"],
+                                                  [["1", "Tue, 14 May 2024 11:30:00", disposition, abandoned, talk]]))
         #expect(content.status == expected)
     }
 }

@@ -134,13 +134,17 @@ struct JustCallMappingTests {
         #expect(try map(withInfo("direction", .string(text))).direction == expected)
     }
 
-    @Test("Times: unpadded hour; absent pair; malformed or half-present pair rejected")
+    @Test("Times: unpadded hour; an absent, malformed or half-present pair rejected")
     func times() throws {
         let call = try Fixture.json("justcall.call.sample")
         #expect(try map(call.setting("call_time", .string("8:25:43"))).startedAt == (try Timestamp.utc("2024-05-14T08:25:43Z")))
-        let absent = try map(call.setting("call_date", nil).setting("call_time", .string("")))
-        #expect(absent.startedAt == nil)
-        #expect(absent.endedAt == nil)
+        // No start time: rejected with the reason every vendor gives (issue 20).
+        #expect(rejection(call.setting("call_date", nil).setting("call_time", .string("")))
+                == "unparseable start time (call_date: absent, call_time: \"\")")
+        #expect(rejection(call.setting("call_date", .null).setting("call_time", .null))
+                == "unparseable start time (call_date: null, call_time: null)")
+        #expect(rejection(call.setting("call_date", .string("0000-00-00")).setting("call_time", .string("00:00:00")))?
+            .hasPrefix("malformed date-time (call_date, call_time)") == true)
         #expect(rejection(call.setting("call_date", .string("2024-13-45")).setting("call_time", .string("25:99:00")))
                 == "malformed date-time (call_date, call_time): \"2024-13-45 25:99:00\" is not YYYY-MM-DD HH:MM:SS")
         #expect(rejection(call.setting("call_time", .string("6pm")))
