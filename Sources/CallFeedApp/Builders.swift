@@ -93,6 +93,12 @@ public enum Builders {
         // was seen to wait the whole time, which put 0–500 ms into every row's latency
         // (docs/performance.md, "End to end"). 50 ms costs an idle fetch per broker 20 times a second.
         properties["fetch.wait.max.ms"] = properties["fetch.wait.max.ms"] ?? "50"
+        // Always `earliest`, whatever kafka.properties says: a new group (or one whose committed
+        // offset retention deleted) must start at the oldest message kept, never skip to the end.
+        // `latest` would silently drop everything published before the loader first joined; the
+        // deleted case is what the loader's offset-gap check reports (docs/reliability.md, "Loss is
+        // never silent").
+        properties["auto.offset.reset"] = "earliest"
         let consumer = try KafkaConsumer(groupID: config.load.groupID, properties: properties)
         let deadLetters = try makeProducer(config, clientID: "callfeed-load-dlq")
         return CallLoader(consumer: consumer, sink: sink, deadLetters: deadLetters,
@@ -102,11 +108,17 @@ public enum Builders {
                           metrics: LoadMetrics(registry: registry), logger: logger)
     }
 
-    /// `/healthz` and `/metrics` for processes without webhook routes (`callfeed-load`).
-    public static func makeMetricsServer(host: String, port: Int, registry: PrometheusCollectorRegistry) -> HTTPServer {
+    /// `/healthz`, `/readyz` and `/metrics` for processes without webhook routes (`callfeed-load`).
+    /// - Parameter readiness: `/readyz`'s answer (ready → 200, else 503) and JSON body; without
+    ///   it `/readyz` is not served.
+    public static func makeMetricsServer(host: String, port: Int, registry: PrometheusCollectorRegistry,
+                                         readiness: (@Sendable () -> (ready: Bool, body: String))? = nil) -> HTTPServer {
         HTTPServer(configuration: HTTPServerConfiguration(host: host, port: UInt16(port))) { request, responder in
             switch (request.method, request.path) {
             case ("GET", "/healthz"): responder.respond(.json(200, #"{"status":"ok"}"#))
+            case ("GET", "/readyz") where readiness != nil:
+                let (ready, body) = readiness!()
+                responder.respond(.json(ready ? 200 : 503, body))
             case ("GET", "/metrics"):
                 responder.respond(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
                                                body: registry.emitToBuffer()))

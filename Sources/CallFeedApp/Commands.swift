@@ -85,7 +85,8 @@ public enum Commands {
         let sink = try Builders.makeSink(config)
         let loader = try Builders.makeLoader(config, sink: sink, registry: registry, logger: logger)
         try loader.prepare(waitingUpTo: .seconds(120))
-        let metricsServer = Builders.makeMetricsServer(host: config.load.metricsHost, port: config.load.metricsPort, registry: registry)
+        let metricsServer = Builders.makeMetricsServer(host: config.load.metricsHost, port: config.load.metricsPort, registry: registry,
+                                                       readiness: { [health = loader.health] in health.readiness() })
         try metricsServer.start()
         loader.start()
         logger.info("loader running", metadata: ["group": "\(config.load.groupID)", "sink": "\(config.load.sink)",

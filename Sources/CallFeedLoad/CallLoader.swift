@@ -61,6 +61,16 @@ public final class CallLoader: @unchecked Sendable {
     private let started = Atomic<Bool>(false)
     /// Called after every committed batch (tests and progress output).
     public var onBatch: (@Sendable (BatchReport) -> Void)?
+    /// Offsets lost, assignment and last commit, for `/readyz`.
+    public let health = LoaderHealth()
+    /// Loader thread only: offset continuity and the lag bookkeeping.
+    private var continuity = OffsetContinuity()
+    /// Loader thread only: per partition, the offset after the last committed message and that
+    /// message's Kafka timestamp.
+    private var committedNext: [PartitionGauges.PartitionID: (offset: Int64, timestampMilliseconds: Int64?)] = [:]
+    /// Loader thread only: per partition, the timestamp of the first message of the batch in hand.
+    private var oldestInHand: [PartitionGauges.PartitionID: Int64] = [:]
+    private var lagRefreshedAt: ContinuousClock.Instant?
 
     public init(consumer: KafkaConsumer, sink: any WarehouseSink, deadLetters: KafkaProducer,
                 configuration: LoaderConfiguration, metrics: LoadMetrics, logger: Logger) {
@@ -142,12 +152,14 @@ public final class CallLoader: @unchecked Sendable {
                                                  "entities_topic": "\(configuration.topics.entities)",
                                                  "batch_size": "\(configuration.batchSize)"])
         while !isStopping {
+            refreshLag()
             let batch = collectBatch()
             guard !batch.isEmpty else {
                 if draining.load(ordering: .acquiring) { stopping.store(true, ordering: .releasing) }
                 continue
             }
             let begun = ContinuousClock.now
+            checkContinuity(batch)
             guard let report = process(batch) else {
                 logger.warning("stopping: batch abandoned while retrying; its offsets stay uncommitted and it will be read again",
                                metadata: ["messages": "\(batch.count)"])
@@ -298,6 +310,7 @@ public final class CallLoader: @unchecked Sendable {
                 logger.log(level: error.isTransient ? .warning : .error, "warehouse write failed; retrying",
                            metadata: ["error": "\(error)", "backoff": "\(backoff)"])
                 if isStopping { return nil }
+                refreshLag()  // a stuck loader's lag keeps growing on /metrics
                 Thread.sleep(forTimeInterval: backoff.timeInterval)
                 backoff = min(backoff * 2, .seconds(5))
             } catch {
@@ -339,6 +352,64 @@ public final class CallLoader: @unchecked Sendable {
             try consumer.commit(next)
         } catch {
             logger.warning("offset commit failed; the batch will be re-read and deduplicated", metadata: ["error": "\(error)"])
+        }
+        for messages in grouped.values {
+            let last = messages.max { $0.offset < $1.offset }!
+            committedNext[PartitionGauges.PartitionID(topic: last.topic, partition: last.partition)] =
+                (last.offset + 1, last.timestampMilliseconds)
+        }
+        oldestInHand = [:]
+        health.committed(assignedPartitions: consumer.assignedPartitionCount(),
+                         atMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+        lagRefreshedAt = nil  // refresh right after the commit
+    }
+
+    /// Checks every message of a new batch against the offsets expected (``OffsetContinuity``):
+    /// a gap is logged as an error naming the range, counted in `callfeed_load_offsets_lost_total`
+    /// and reported by `/readyz`. Also notes each partition's oldest message in hand, for the lag.
+    private func checkContinuity(_ batch: [KafkaMessage]) {
+        for message in batch {
+            let id = PartitionGauges.PartitionID(topic: message.topic, partition: message.partition)
+            if oldestInHand[id] == nil, let timestamp = message.timestampMilliseconds { oldestInHand[id] = timestamp }
+            let gap = continuity.check(message) {
+                guard let offset = try? consumer.committed(topic: message.topic, partitions: [message.partition])[message.partition],
+                      offset >= 0 else { return nil }
+                return offset
+            }
+            guard let gap else { continue }
+            logger.error("offsets lost: messages were gone before this loader read them; backfill their window from the vendor",
+                         metadata: ["topic": "\(gap.topic)", "partition": "\(gap.partition)",
+                                    "first_offset": "\(gap.first)", "last_offset": "\(gap.next - 1)",
+                                    "messages": "\(gap.count)", "next_timestamp_ms": "\(message.timestampMilliseconds ?? -1)"])
+            metrics.partitions.lost(gap)
+            health.lost(gap)
+        }
+    }
+
+    /// Sets the lag gauges of every assigned partition (at most once a second): messages = the
+    /// high watermark librdkafka last saw minus the committed offset (or the position, before this
+    /// loader committed anything there); seconds = now minus the timestamp of the oldest message
+    /// not loaded: the batch in hand's first, else (not fetched yet) the last committed one's, an
+    /// upper bound. Partitions no longer assigned are set to 0: their owner reports them.
+    private func refreshLag() {
+        if let last = lagRefreshedAt, ContinuousClock.now - last < .seconds(1) { return }
+        lagRefreshedAt = .now
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let assignment = consumer.assignment()
+        health.assigned(assignment.count)
+        var owned = Set<PartitionGauges.PartitionID>()
+        for (topic, partition, position) in assignment {
+            let id = PartitionGauges.PartitionID(topic: topic, partition: partition)
+            owned.insert(id)
+            guard let high = consumer.cachedWatermarks(topic: topic, partition: partition)?.high,
+                  let next = committedNext[id]?.offset ?? position else { continue }
+            let lag = max(0, high - next)
+            let oldest = oldestInHand[id] ?? committedNext[id]?.timestampMilliseconds
+            let seconds: Double? = lag == 0 ? 0 : oldest.map { max(0, Double(now - $0) / 1000) }
+            metrics.partitions.lag(id, messages: lag, seconds: seconds)
+        }
+        for id in metrics.partitions.known where !owned.contains(id) {
+            metrics.partitions.lag(id, messages: 0, seconds: 0)
         }
     }
 }

@@ -1,10 +1,12 @@
 import Prometheus
+import Synchronization
 import Warehouse
 
 /// The loader's Prometheus series, on a registry passed in: `callfeed_load_messages_total`,
 /// `callfeed_load_rows_total{result}` (calls), `callfeed_load_entity_rows_total{result}` (entity
 /// tables), `callfeed_load_duplicates_dropped_total`, `callfeed_load_dead_letters_total`,
-/// `callfeed_load_batches_total`, `callfeed_load_retries_total`, `callfeed_load_batch_duration_seconds`.
+/// `callfeed_load_batches_total`, `callfeed_load_retries_total`, `callfeed_load_batch_duration_seconds`,
+/// and per partition the lag and loss series of ``PartitionGauges``.
 public struct LoadMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let consumed: Counter
@@ -19,9 +21,12 @@ public struct LoadMetrics: Sendable {
     private let entityUpdated: Counter
     private let entityUnchanged: Counter
     private let batchDuration: DurationHistogram
+    /// Lag and loss, per partition.
+    let partitions: PartitionGauges
 
     public init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
+        partitions = PartitionGauges(registry: registry)
         func counter(_ name: String, _ help: String, _ labels: [(String, String)] = []) -> Counter {
             registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "callfeed", subsystem: "load", metricName: name,
                                                                   unitName: "total", helpText: help), labels: labels)
@@ -65,4 +70,59 @@ public struct LoadMetrics: Sendable {
     }
 
     func retried() { retries.increment() }
+}
+
+/// The loader's lag and loss series, per topic and partition, made when a partition is first seen
+/// (so each exists at 0 before anything happens): `callfeed_load_lag_messages{topic,partition}`,
+/// `callfeed_load_lag_seconds{topic,partition}`, `callfeed_load_offsets_lost_total{topic,partition}`.
+final class PartitionGauges: Sendable {
+    private let registry: PrometheusCollectorRegistry
+    private struct Series { var messages: Gauge; var seconds: Gauge; var lost: Counter }
+    private let series = Mutex<[PartitionID: Series]>([:])
+
+    struct PartitionID: Hashable, Sendable {
+        var topic: String
+        var partition: Int32
+    }
+
+    static var lagMessages: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "callfeed", subsystem: "load", metricName: "lag", unitName: "messages",
+        helpText: "Messages in the partition not yet loaded and committed by this member (high watermark minus committed offset); 0 for a partition another member owns.") }
+    static var lagSeconds: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "callfeed", subsystem: "load", metricName: "lag", unitName: "seconds",
+        helpText: "Now minus the Kafka timestamp of the oldest message not yet loaded (an upper bound while it is not fetched yet); 0 when caught up.") }
+    static var offsetsLost: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "callfeed", subsystem: "load", metricName: "offsets_lost", unitName: "total",
+        helpText: "Offsets the loader never read because they were gone (retention deleted them, or a broker lost them): data missing from the warehouse until backfilled.") }
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+    }
+
+    private func series(_ id: PartitionID) -> Series {
+        series.withLock { all in
+            if let known = all[id] { return known }
+            let labels = [("topic", id.topic), ("partition", String(id.partition))]
+            let made = Series(messages: registry.makeGauge(descriptor: Self.lagMessages, labels: labels),
+                              seconds: registry.makeGauge(descriptor: Self.lagSeconds, labels: labels),
+                              lost: registry.makeCounter(descriptor: Self.offsetsLost, labels: labels))
+            all[id] = made
+            return made
+        }
+    }
+
+    /// Sets the lag of one partition; `seconds` nil leaves the seconds gauge as it was.
+    func lag(_ id: PartitionID, messages: Int64, seconds: Double?) {
+        let gauges = series(id)
+        gauges.messages.set(messages)
+        if let seconds { gauges.seconds.set(seconds) }
+    }
+
+    /// Every partition with series so far.
+    var known: [PartitionID] { series.withLock { Array($0.keys) } }
+
+    /// Counts a gap's messages in `callfeed_load_offsets_lost_total`.
+    func lost(_ gap: OffsetGap) {
+        series(PartitionID(topic: gap.topic, partition: gap.partition)).lost.increment(by: gap.count)
+    }
 }

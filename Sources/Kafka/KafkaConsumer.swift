@@ -102,6 +102,28 @@ public final class KafkaConsumer: @unchecked Sendable {
         return Int(list.pointee.cnt)
     }
 
+    /// The partitions currently assigned to this member, with the position of each (the offset of
+    /// the next message `poll` will return; nil before the first fetch of that partition).
+    public func assignment() -> [(topic: String, partition: Int32, position: Int64?)] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        _ = rd_kafka_position(handle, list)
+        return (0..<Int(list.pointee.cnt)).map { index in
+            let element = list.pointee.elems[index]
+            return (String(cString: element.topic), element.partition, element.offset >= 0 ? element.offset : nil)
+        }
+    }
+
+    /// The low and high watermarks librdkafka last saw for a partition in its fetch responses (no
+    /// request to the broker: cheap enough to call after every batch); nil until a fetch returned them.
+    public func cachedWatermarks(topic: String, partition: Int32) -> (low: Int64, high: Int64)? {
+        var low: Int64 = -1, high: Int64 = -1
+        guard rd_kafka_get_watermark_offsets(handle, topic, partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+              high >= 0 else { return nil }
+        return (max(low, 0), high)
+    }
+
     /// Leaves the group cleanly (revokes partitions) and destroys the handle. Idempotent.
     public func close() {
         guard !closed else { return }
