@@ -19,11 +19,13 @@ public enum Builders {
         return properties
     }
 
-    public static func makeProducer(_ config: CallFeedConfiguration, clientID: String) throws(KafkaError) -> KafkaProducer {
+    /// - Parameter gate: The embedded mode's back-pressure (``BacklogGate``); nil elsewhere.
+    public static func makeProducer(_ config: CallFeedConfiguration, clientID: String,
+                                    gate: BacklogGate? = nil) throws(KafkaError) -> KafkaProducer {
         var properties = kafkaProperties(config, clientID: clientID)
         properties["message.timeout.ms"] = String(config.kafka.deliveryTimeoutMilliseconds)
         properties["linger.ms"] = properties["linger.ms"] ?? "2"
-        return try KafkaProducer(properties: properties)
+        return try KafkaProducer(properties: properties, gate: gate)
     }
 
     /// The webhook routes of the configured sources (a route with no sources is not served).
@@ -104,7 +106,8 @@ public enum Builders {
         return CallLoader(consumer: consumer, sink: sink, deadLetters: deadLetters,
                           configuration: LoaderConfiguration(topics: Topics(prefix: config.kafka.topicPrefix),
                                                              batchSize: config.load.batchSize,
-                                                             linger: .milliseconds(config.load.lingerMilliseconds)),
+                                                             linger: .milliseconds(config.load.lingerMilliseconds),
+                                                             batchDelay: .milliseconds(config.load.batchDelayMilliseconds)),
                           metrics: LoadMetrics(registry: registry), logger: logger)
     }
 

@@ -5,7 +5,11 @@ import Foundation
 extension CallFeedConfiguration {
     init(tree: ConfigTree, origin: String) throws(ConfigurationError) {
         self.init()
-        let top = try tree.members(allowed: ["kafka", "ingest", "load", "log", "sources", "poll"])
+        let top = try tree.members(allowed: ["kafka", "ingest", "load", "log", "sources", "poll", "dev"])
+        if let d = top["dev"] {
+            let m = try d.members(allowed: ["backlog_limit_bytes"])
+            if let v = m["backlog_limit_bytes"] { dev.backlogLimitBytes = try v.int() }
+        }
         if let p = top["poll"] {
             let m = try p.members(allowed: ["state_path"])
             if let v = m["state_path"] { poll.statePath = try v.string() }
@@ -34,7 +38,8 @@ extension CallFeedConfiguration {
         }
         if let l = top["load"] {
             let m = try l.members(allowed: ["group_id", "batch_size", "linger_ms", "sink", "sqlite_path", "metrics_host", "metrics_port",
-                                            "shutdown_grace_seconds", "postgres", "clickhouse", "bigquery"])
+                                            "shutdown_grace_seconds", "postgres", "clickhouse", "bigquery", "batch_delay_ms"])
+            if let v = m["batch_delay_ms"] { load.batchDelayMilliseconds = try v.int() }
             if let v = m["group_id"] { load.groupID = try v.string() }
             if let v = m["batch_size"] { load.batchSize = try v.int() }
             if let v = m["linger_ms"] { load.lingerMilliseconds = try v.int() }
@@ -110,6 +115,8 @@ extension CallFeedConfiguration {
         try validateIngestLimits()
         guard load.batchSize > 0 else { throw ConfigurationError("load.batch_size must be positive") }
         guard load.lingerMilliseconds >= 0 else { throw ConfigurationError("load.linger_ms must not be negative") }
+        guard load.batchDelayMilliseconds >= 0 else { throw ConfigurationError("load.batch_delay_ms must not be negative") }
+        guard dev.backlogLimitBytes >= 65_536 else { throw ConfigurationError("dev.backlog_limit_bytes must be at least 65536") }
         for (key, seconds) in [("ingest", ingest.shutdownGraceSeconds), ("load", load.shutdownGraceSeconds)]
             where !Self.shutdownGraceRange.contains(seconds) {
             throw ConfigurationError("\(key).shutdown_grace_seconds must be between \(Self.shutdownGraceRange.lowerBound) and \(Self.shutdownGraceRange.upperBound)")
@@ -182,7 +189,8 @@ extension CallFeedConfiguration {
         lines.append("kafka: bootstrap_servers=\(kafka.bootstrapServers) topic_prefix=\(kafka.topicPrefix) delivery_timeout_ms=\(kafka.deliveryTimeoutMilliseconds) properties=\(redactedKafkaProperties)")
         lines.append("ingest: listen=\(ingest.listenHost):\(ingest.listenPort) max_body_bytes=\(ingest.maxBodyBytes) connection_limit=\(ingest.connectionLimit) max_header_bytes=\(ingest.maxHeaderBytes) tls=\(ingest.tlsCertFile.map { "cert \($0) key \(ingest.tlsKeyFile ?? "")" } ?? "off") shutdown_grace_seconds=\(ingest.shutdownGraceSeconds)")
         lines.append("poll: state_path=\(poll.statePath)")
-        lines.append("load: group_id=\(load.groupID) batch_size=\(load.batchSize) linger_ms=\(load.lingerMilliseconds) sink=\(load.sink) metrics=\(load.metricsHost):\(load.metricsPort) shutdown_grace_seconds=\(load.shutdownGraceSeconds)")
+        lines.append("load: group_id=\(load.groupID) batch_size=\(load.batchSize) linger_ms=\(load.lingerMilliseconds) sink=\(load.sink) metrics=\(load.metricsHost):\(load.metricsPort) shutdown_grace_seconds=\(load.shutdownGraceSeconds)"
+                     + (load.batchDelayMilliseconds > 0 ? " batch_delay_ms=\(load.batchDelayMilliseconds) (test knob: loader slowed)" : ""))
         lines.append(warehouseSummary)
         for s in sources.callkeeper {
             lines.append("source callkeeper \(s.name): account_id=\(s.accountID) token=\(s.token.isEmpty ? "(none: poll only)" : "***") timezone=\(s.timezone) default_country=\(s.defaultCountry)")

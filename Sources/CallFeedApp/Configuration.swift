@@ -10,6 +10,7 @@ public struct CallFeedConfiguration: Sendable, Equatable {
     public var log = LogSettings()
     public var sources = SourceSettings()
     public var poll = PollGlobalSettings()
+    public var dev = DevSettings()
     /// Problems worth a warning but not a refusal (a world-readable file with inline secrets),
     /// found by ``load(path:environment:)``; logged at start and shown by `--dry-run`.
     public var warnings: [String] = []
@@ -62,6 +63,19 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         /// SIGTERM: how long the batch in hand may take to reach the warehouse and commit its
         /// offsets before the process gives up on it and exits (docs/operations.md).
         public var shutdownGraceSeconds = 30
+        /// Test knob: a pause before each batch's warehouse write, to slow the loader on purpose
+        /// (the embedded mode's back-pressure test). 0 = none; leave it at 0.
+        public var batchDelayMilliseconds = 0
+    }
+
+    /// `callfeed dev` only (the embedded mock cluster).
+    public struct DevSettings: Sendable, Equatable {
+        public init() {}
+        /// Most bytes a partition of the calls or entities topic may hold that the loader has not
+        /// yet committed to the warehouse (``BacklogGate``). The mock cluster keeps 5 MiB per
+        /// partition and deletes the oldest beyond that, read or not; 4 MiB leaves room for the
+        /// estimate's slack. Past it webhooks get 503 + Retry-After and pollers wait.
+        public var backlogLimitBytes = 4 * 1024 * 1024
     }
 
     public struct LogSettings: Sendable, Equatable {

@@ -65,7 +65,8 @@ public enum DevMode {
             try config.validate()
         }
         if options.dryRun {
-            print("callfeed dev would start: a \(options.brokers)-broker mock Kafka cluster on 127.0.0.1, then")
+            print("callfeed dev would start: a \(options.brokers)-broker mock Kafka cluster on 127.0.0.1 "
+                  + "(back-pressure at \(config.dev.backlogLimitBytes) unloaded bytes per partition), then")
             print(config.redactedSummary)
             return
         }
@@ -81,10 +82,14 @@ public enum DevMode {
 
         let registry = PrometheusCollectorRegistry()
         let sink = try Builders.makeSink(config)
+        let backpressure = DevBackpressure(config: config, registry: registry)
         let loader = try Builders.makeLoader(config, sink: sink, registry: registry, logger: logger)
+        loader.onLoaded = { [gate = backpressure.gate] in gate.loaded($0) }
         try loader.prepare()
         loader.start()
-        let producer = try Builders.makeProducer(config, clientID: "callfeed-dev-ingest")
+        let producer = try Builders.makeProducer(config, clientID: "callfeed-dev-ingest", gate: backpressure.gate)
+        let metricsRefresh = Task { await backpressure.refreshMetrics() }
+        defer { metricsRefresh.cancel() }
         let receiver = Builders.makeReceiver(config, producer: producer, registry: registry, logger: logger)
         let server = Builders.makeServer(config, receiver: receiver)
         try server.start()

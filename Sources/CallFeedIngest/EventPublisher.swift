@@ -22,14 +22,17 @@ public struct EventPublisher: Sendable {
         ]
         let key = Array(event.eventID.utf8)
         let join = Join(parts: 2, completion: completion)
-        do {
-            try producer.produce(topic: topics.raw, key: key, value: raw, headers: headers) { join.finish($0) }
-        } catch {
-            join.finish(.failure(error))
-        }
+        // The CallEvent first: if it cannot be queued (a full producer queue, or the embedded
+        // mode's back-pressure), the raw body is not sent either, so a refused webhook leaves no copy.
         do {
             try producer.produce(topic: topics.calls, key: key, value: event.jsonBytes(),
                                  headers: [(RecordHeader.source, event.content.source)]) { join.finish($0) }
+        } catch {
+            join.finish(.failure(error))
+            return
+        }
+        do {
+            try producer.produce(topic: topics.raw, key: key, value: raw, headers: headers) { join.finish($0) }
         } catch {
             join.finish(.failure(error))
         }

@@ -17,6 +17,8 @@ import Prometheus
 /// its records are fetched, mapped and published on ``notifications`` (off the server's thread),
 /// and the vendor gets 200 once Kafka acknowledged all of them (see `receiveNotification`).
 public final class WebhookReceiver: Sendable {
+    /// `Retry-After` of a 503 answered because there is no room for the event (load shedding).
+    public static let retryAfterSeconds = 5
     let routes: [String: any WebhookRoute]
     let publisher: EventPublisher
     let metrics: IngestMetrics
@@ -113,6 +115,13 @@ public final class WebhookReceiver: Sendable {
                 metrics.produced(source: route.vendor, topic: topics.raw)
                 metrics.produced(source: route.vendor, topic: topics.calls)
                 responder.respond(.json(202, "{\"status\":\"accepted\",\"event_id\":\"\(event.eventID)\",\"revision\":\"\(event.revision)\"}"))
+            case .failure(let error) where error.isQueueFull:
+                // Load shedding: refused before anything was queued, answered at once.
+                logger.warning("no room for the event; answering 503 + Retry-After so the vendor retries",
+                               metadata: ["route": "\(route.path)", "event_id": "\(event.eventID)", "error": "\(error)"])
+                var answer = HTTPResponse.error(503, "busy: too many events waiting to be loaded; retry")
+                answer.headers.append(("Retry-After", String(Self.retryAfterSeconds)))
+                responder.respond(answer)
             case .failure(let error):
                 logger.error("event not acknowledged by Kafka; answering 503 so the vendor retries",
                              metadata: ["route": "\(route.path)", "event_id": "\(event.eventID)", "error": "\(error)"])

@@ -11,8 +11,11 @@ public struct LoaderConfiguration: Sendable {
     public var batchSize: Int
     /// How long to wait for a batch to fill once its first message arrived.
     public var linger: Duration
-    public init(topics: Topics = Topics(), batchSize: Int = 500, linger: Duration = .milliseconds(100)) {
-        self.topics = topics; self.batchSize = batchSize; self.linger = linger
+    /// A pause before each batch's warehouse write: a loader slowed on purpose, for tests of
+    /// back-pressure (`load.batch_delay_ms`). Zero in production.
+    public var batchDelay: Duration = .zero
+    public init(topics: Topics = Topics(), batchSize: Int = 500, linger: Duration = .milliseconds(100), batchDelay: Duration = .zero) {
+        self.topics = topics; self.batchSize = batchSize; self.linger = linger; self.batchDelay = batchDelay
     }
 }
 
@@ -61,6 +64,9 @@ public final class CallLoader: @unchecked Sendable {
     private let started = Atomic<Bool>(false)
     /// Called after every committed batch (tests and progress output).
     public var onBatch: (@Sendable (BatchReport) -> Void)?
+    /// Called after every batch's warehouse commit with the next offset of each partition in it
+    /// (the embedded mode's ``BacklogGate`` frees that room).
+    public var onLoaded: (@Sendable ([TopicPartitionOffset]) -> Void)?
     /// Offsets lost, assignment and last commit, for `/readyz`.
     public let health = LoaderHealth()
     /// Loader thread only: offset continuity and the lag bookkeeping.
@@ -207,6 +213,7 @@ public final class CallLoader: @unchecked Sendable {
     /// Returns nil if stopped before both warehouse commits (the offsets stay uncommitted and the
     /// batch will be read again).
     func process(_ batch: [KafkaMessage]) -> BatchReport? {
+        if configuration.batchDelay > .zero { Thread.sleep(forTimeInterval: configuration.batchDelay / .seconds(1)) }
         var events: [CallEvent] = []
         var records: [(record: EntityRecord, message: KafkaMessage)] = []
         var deadLettered = 0
@@ -348,6 +355,7 @@ public final class CallLoader: @unchecked Sendable {
             let last = messages.max { $0.offset < $1.offset }!
             next.append(TopicPartitionOffset(topic: last.topic, partition: last.partition, offset: last.offset + 1))
         }
+        onLoaded?(next)
         do {
             try consumer.commit(next)
         } catch {

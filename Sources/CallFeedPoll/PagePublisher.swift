@@ -10,6 +10,10 @@ import Synchronization
 struct PagePublisher: Sendable {
     let producer: KafkaProducer
     let topics: Topics
+    /// How long a page waits for room when the producer's ``BacklogGate`` is full (the embedded
+    /// mode's loader is behind). Past it the run fails without moving the checkpoint, and the next
+    /// run fetches the page again.
+    static let backlogPatience: Duration = .seconds(120)
 
     struct Rejected: Sendable {
         var record: [UInt8]
@@ -67,7 +71,8 @@ struct PagePublisher: Sendable {
         }
         for m in messages {
             do {
-                try producer.produce(topic: m.topic, key: m.key, value: m.value, headers: m.headers, completion: completion)
+                try producer.produce(topic: m.topic, key: m.key, value: m.value, headers: m.headers,
+                                     whenFull: .wait(Self.backlogPatience), completion: completion)
             } catch {
                 completion(.failure(error))
             }

@@ -19,6 +19,10 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
     /// The delivery did not finish within `message.timeout.ms`.
     public var isTimeout: Bool { code == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT.rawValue }
 
+    /// No room to queue the message: librdkafka's queue is full, or a ``BacklogGate`` refused it.
+    /// A webhook answers 503 with `Retry-After` at once (load shedding).
+    public var isQueueFull: Bool { code == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue }
+
     public var description: String { "kafka error \(code): \(reason)" }
 }
 

@@ -8,6 +8,10 @@ public struct DeliveryReport: Sendable {
     public var topic: String
     public var partition: Int32
     public var offset: Int64
+
+    public init(topic: String, partition: Int32, offset: Int64) {
+        self.topic = topic; self.partition = partition; self.offset = offset
+    }
 }
 
 /// Carries one message's completion through librdkafka's per-message opaque.
@@ -41,12 +45,25 @@ public final class KafkaProducer: @unchecked Sendable {
     private let handle: OpaquePointer
     private let poller = PollLoop()
     private let closed = Atomic<Bool>(false)
+    /// Bounds the unloaded bytes per partition (the embedded mode's back-pressure), if set.
+    public let gate: BacklogGate?
+
+    /// What ``produce(topic:key:value:headers:whenFull:completion:)`` does when the gate has no room.
+    public enum WhenFull: Sendable {
+        /// Throw at once (``KafkaError/isQueueFull``): a webhook answers 503 + `Retry-After`.
+        case refuse
+        /// Block the calling thread up to this long for the loader to make room, then throw.
+        case wait(Duration)
+    }
 
     /// Properties always set (the durability contract); `properties` may add to them but not weaken them.
     public static let enforced: [String: String] = ["enable.idempotence": "true", "acks": "all"]
 
-    /// - Parameter properties: librdkafka properties (`bootstrap.servers`, `message.timeout.ms`, ...).
-    public init(properties: [String: String]) throws(KafkaError) {
+    /// - Parameters:
+    ///   - properties: librdkafka properties (`bootstrap.servers`, `message.timeout.ms`, ...).
+    ///   - gate: Back-pressure for a broker with bounded retention (``BacklogGate``).
+    public init(properties: [String: String], gate: BacklogGate? = nil) throws(KafkaError) {
+        self.gate = gate
         var all = properties
         for (k, v) in Self.enforced { all[k] = v }
         let conf = try makeConf(all)
@@ -63,9 +80,28 @@ public final class KafkaProducer: @unchecked Sendable {
     deinit { close() }
 
     /// Enqueues a message; `completion` runs once Kafka acknowledged it (all in-sync replicas) or
-    /// gave up (`message.timeout.ms`). Throws without calling `completion` if it cannot be queued.
+    /// gave up (`message.timeout.ms`). Throws without calling `completion` if it cannot be queued,
+    /// or if the ``gate`` has no room for it (``KafkaError/isQueueFull``; see `whenFull`).
     public func produce(topic: String, key: [UInt8]?, value: [UInt8], headers: [(String, String)] = [],
+                        whenFull: WhenFull = .refuse,
                         completion: @escaping @Sendable (Result<DeliveryReport, KafkaError>) -> Void) throws(KafkaError) {
+        var completion = completion
+        if let gate, gate.topics.contains(topic) {
+            let size = BacklogGate.size(key: key, value: value, headers: headers)
+            let waiting: Duration? = if case .wait(let patience) = whenFull { patience } else { nil }
+            guard gate.admit(topic: topic, bytes: size, waiting: waiting) else {
+                throw KafkaError(code: RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue,
+                                 reason: "\(topic): the loader is \(gate.limitBytes) bytes behind (embedded back-pressure); retry later")
+            }
+            let inner = completion
+            completion = { result in
+                switch result {
+                case .success(let report): gate.delivered(report, bytes: size)
+                case .failure: gate.undelivered(topic: topic, bytes: size)
+                }
+                inner(result)
+            }
+        }
         var hdrs: OpaquePointer? = nil
         if !headers.isEmpty {
             hdrs = rd_kafka_headers_new(headers.count)
@@ -84,6 +120,7 @@ public final class KafkaProducer: @unchecked Sendable {
             return cshim_rd_kafka_produce(handle, topic, RD_KAFKA_PARTITION_UA, nil, 0, v.baseAddress, v.count, hdrs, opaque)
         }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            if let gate { gate.undelivered(topic: topic, bytes: BacklogGate.size(key: key, value: value, headers: headers)) }
             Unmanaged<DeliveryBox>.fromOpaque(opaque).release()
             if let hdrs { rd_kafka_headers_destroy(hdrs) }
             throw KafkaError(err, context: "cannot enqueue message for \(topic)")

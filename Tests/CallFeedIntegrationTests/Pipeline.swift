@@ -36,8 +36,10 @@ final class Pipeline: @unchecked Sendable {
     static let partitions: [Int32] = [0, 1, 2, 3]
 
     /// - Parameter logger: Where every part logs; default: the process-wide handler at `error`.
-    init(broker: TestBroker = .mock, batchSize: Int = 200, deliveryTimeoutMs: Int = 10_000, logger: Logger? = nil) throws {
-        kafka = try TestKafka(broker)
+    /// - Parameter restartable: The test restarts the broker (tansu then keeps its log on S3).
+    init(broker: TestBroker = .mock, batchSize: Int = 200, deliveryTimeoutMs: Int = 10_000, restartable: Bool = false,
+         logger: Logger? = nil) throws {
+        kafka = try TestKafka(broker, restartable: restartable)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("callfeed-it-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let yaml = """

@@ -183,7 +183,7 @@ import Testing
     /// The webhook is answered only once Kafka has the event: with the broker down, the vendor gets
     /// 503 (and will retry) and nothing reaches the table; once it is back, the retry lands once.
     @Test(arguments: TestBroker.underTest) func brokerDownGives503ThenRetrySucceeds(broker: TestBroker) throws {
-        let pipeline = try Pipeline(broker: broker, deliveryTimeoutMs: 1500)
+        let pipeline = try Pipeline(broker: broker, deliveryTimeoutMs: 1500, restartable: true)
         defer { pipeline.stop() }
         // Warm up: the loader has joined its group and loaded one call before the fault.
         #expect(try pipeline.postCallKeeper(try Payloads.callKeeper(41)).status == 202)

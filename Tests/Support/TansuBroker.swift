@@ -5,9 +5,19 @@ import Synchronization
 /// scripts/services/tansu.sh installed (`CALLFEED_TEST_TANSU_BIN`), S3 storage in a bucket of its
 /// own on the test S3 server (`CALLFEED_TEST_TANSU_S3`), and scripts/services/kafka_tags_proxy.py in
 /// front of it, whose address the broker advertises (Debian's librdkafka 2.0.2 cannot read tansu's
-/// ApiVersions answer directly: see the script). The storage is outside the broker process, so
-/// ``kill()`` then ``start()`` is a broker crash and restart that keeps every acknowledged record.
+/// ApiVersions answer directly: see the script). With ``Storage/s3`` the storage is outside the
+/// broker process, so ``kill()`` then ``start()`` is a broker crash and restart that keeps every
+/// acknowledged record.
 public final class TansuBroker: @unchecked Sendable {
+    /// Where the broker keeps its log.
+    public enum Storage: Sendable {
+        /// In the broker process (`memory://`): gone with it. The default: S3 on moto's
+        /// single-threaded Python server made a 1,000-webhook test take 8 minutes instead of 30 s.
+        case memory
+        /// A bucket of its own on the test S3 server (`s3://`): survives a broker SIGKILL.
+        case s3
+    }
+    public let storage: Storage
     /// `127.0.0.1:<proxy port>`, to pass as `bootstrap.servers`.
     public let bootstrapServers: String
     public let bucket: String
@@ -23,7 +33,8 @@ public final class TansuBroker: @unchecked Sendable {
     /// Whether the tests have tansu (scripts/test.sh installs and configures it).
     public static var isAvailable: Bool { TestServers.tansuBinary != nil && TestServers.tansuS3 != nil }
 
-    public init() throws {
+    public init(storage: Storage = .memory) throws {
+        self.storage = storage
         guard let binary = TestServers.tansuBinary, let s3 = TestServers.tansuS3 else {
             throw TansuError("tansu is not configured (CALLFEED_TEST_TANSU_BIN, CALLFEED_TEST_TANSU_S3): run scripts/test.sh")
         }
@@ -64,7 +75,7 @@ public final class TansuBroker: @unchecked Sendable {
         process.arguments = ["broker",
                              "--listener-url", "tcp://127.0.0.1:\(brokerPort)",
                              "--advertised-listener-url", "tcp://\(bootstrapServers)",
-                             "--storage-engine", "s3://\(bucket)/"]
+                             "--storage-engine", storage == .s3 ? "s3://\(bucket)/" : "memory://tansu/"]
         process.environment = ProcessInfo.processInfo.environment.merging([
             "AWS_ACCESS_KEY_ID": "callfeed-test", "AWS_SECRET_ACCESS_KEY": "callfeed-test",
             "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT": s3, "AWS_ALLOW_HTTP": "true",

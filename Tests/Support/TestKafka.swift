@@ -4,7 +4,7 @@ import Kafka
 /// The Kafka implementations the tests run against: a guarantee proven on one only is not proven.
 /// - `mock`: librdkafka's mock cluster, in process. It alone can inject errors by API key.
 /// - `tansu`: tansu 0.6.0 (an independent, Apache-Kafka-API broker) in a process of its own, with
-///   S3 storage outside it (``TansuBroker``).
+///   its log in memory, or on S3 outside it for the tests that restart it (``TansuBroker``).
 public enum TestBroker: String, Sendable, CaseIterable, CustomStringConvertible {
     case mock, tansu
 
@@ -25,8 +25,11 @@ public final class TestKafka: @unchecked Sendable {
     public let mock: KafkaMockCluster?
     public let tansu: TansuBroker?
 
-    /// - Parameter mockBrokers: Brokers of the mock cluster (tansu is one broker).
-    public init(_ broker: TestBroker, mockBrokers: Int32 = 1) throws {
+    /// - Parameters:
+    ///   - mockBrokers: Brokers of the mock cluster (tansu is one broker).
+    ///   - restartable: tansu keeps its log outside its process (S3), so ``takeDown()`` then
+    ///     ``bringUp()`` keeps every acknowledged record; otherwise in memory, which is much faster.
+    public init(_ broker: TestBroker, mockBrokers: Int32 = 1, restartable: Bool = false) throws {
         self.broker = broker
         switch broker {
         case .mock:
@@ -35,7 +38,7 @@ public final class TestKafka: @unchecked Sendable {
             tansu = nil
             bootstrapServers = cluster.bootstrapServers
         case .tansu:
-            let started = try TansuBroker()
+            let started = try TansuBroker(storage: restartable ? .s3 : .memory)
             tansu = started
             mock = nil
             bootstrapServers = started.bootstrapServers
