@@ -69,6 +69,11 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
 
+        // MARK: Operator's repairs: replay the raw topic, redrive dead letters (`callfeed replay`)
+        .target(name: "CallFeedReplay", dependencies: [
+            "CallFeedCore", "Kafka", .product(name: "Logging", package: "swift-log"),
+        ]),
+
         // MARK: Vendor APIs played by our own server (tests, `callfeed dev --sandbox`)
         .target(name: "VendorSandbox", dependencies: [
             "CallFeedCore", "HTTPServer", "HTTPClient", .product(name: "Crypto", package: "swift-crypto"),
@@ -76,7 +81,7 @@ let package = Package(
 
         // MARK: Configuration, lifecycle and the builders the executables call
         .target(name: "CallFeedApp", dependencies: [
-            "CallFeedIngest", "CallFeedLoad", "CallFeedPoll", "Kafka", "Warehouse", "HTTPServer", "VendorSandbox",
+            "CallFeedIngest", "CallFeedLoad", "CallFeedPoll", "CallFeedReplay", "Kafka", "Warehouse", "HTTPServer", "VendorSandbox",
             "WarehousePostgres", "WarehouseClickHouse", "WarehouseBigQuery",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
@@ -87,7 +92,7 @@ let package = Package(
 
         // MARK: Executables (thin: parse arguments, call CallFeedApp)
         .executableTarget(name: "callfeed", dependencies: [
-            "CallFeedApp", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "CallFeedApp", "CallFeedReplay", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "callfeed-ingest", dependencies: [
             "CallFeedApp", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -124,7 +129,7 @@ let package = Package(
         .testTarget(name: "VendorSandboxTests", dependencies: ["VendorSandbox", "HTTPClient", "HTTPServer", "CallFeedCore"]),
         .testTarget(name: "CallFeedIntegrationTests", dependencies: [
             "CallFeedApp", "CallFeedIngest", "CallFeedLoad", "CallFeedCore", "Kafka", "Warehouse", "HTTPClient",
-            "CallFeedTestSupport", "CallFeedPoll", "VendorSandbox", "WarehousePostgres",
+            "CallFeedTestSupport", "CallFeedPoll", "CallFeedReplay", "VendorSandbox", "WarehousePostgres",
         ]),
         // The fault suite: the real executables as processes, a mock Kafka cluster in its own
         // process (`callfeed mock-kafka`), a real PostgreSQL, faults injected while data flows.

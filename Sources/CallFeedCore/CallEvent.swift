@@ -29,8 +29,10 @@ public struct CallEvent: Sendable, Equatable {
     }
 
     /// How the event reached CallFeed. Ingest metadata: not part of the revision.
+    /// `replay`: republished by `callfeed replay` from the raw topic (re-normalised with the
+    /// current mapping) or redriven from the dead-letter topic.
     public enum Channel: String, Sendable, Codable, CaseIterable {
-        case webhook, poll, backfill
+        case webhook, poll, backfill, replay
     }
 }
 

@@ -25,6 +25,21 @@ public enum RecordHeader {
     public static let receivedAt = "received_at"
     public static let eventID = "event_id"
     public static let reason = "reason"
-    /// Which stage rejected a dead letter: `ingest` or `load`.
+    /// Which stage rejected a dead letter: `ingest`, `poll` or `load`.
     public static let stage = "stage"
+    /// The configured source (`sources.<vendor>[].name`) that sent or was polled for the record:
+    /// which mapping context a replay uses.
+    public static let sourceName = "source_name"
+    /// The entity list (`accounts`, `users`, …) an entity record or its dead letter came from.
+    public static let entity = "entity"
+    /// The vendor account a polled record was read for (poll routes only).
+    public static let account = "account"
+    /// The revision the accepted CallEvent had (raw records): a replay whose re-normalised event
+    /// has the same revision changes nothing and is not republished.
+    public static let revision = "revision"
+    /// Dead letters: how many times this record has failed (absent = 1). `callfeed replay dlq`
+    /// does not redrive a record at its max attempts, so a poison record cannot loop.
+    public static let attempt = "attempt"
+    /// Load-stage dead letters: `topic/partition/offset` of the message the loader refused.
+    public static let origin = "origin"
 }

@@ -20,6 +20,7 @@ public struct CTMWebhookRoute: WebhookRoute {
     public let path = "/webhooks/ctm"
     public let vendor = "ctm"
     public let sources: [Source]
+    public var configuredSources: [WebhookSource] { sources.map(\.source) }
     public let toleranceSeconds: Int64
 
     public init(sources: [Source], toleranceSeconds: Int64 = 300) {

@@ -16,6 +16,7 @@ public struct CallKeeperWebhookRoute: WebhookRoute {
     public let path = "/webhooks/callkeeper"
     public let vendor = "callkeeper"
     public let sources: [Source]
+    public var configuredSources: [WebhookSource] { sources.map(\.source) }
 
     public init(sources: [Source]) { self.sources = sources }
 

@@ -36,6 +36,7 @@ public struct CallRailWebhookRoute: WebhookRoute {
     public let vendor = CallRailMapping.source
     /// The configured senders, tried in order (the first whose key verifies wins).
     public let sources: [Source]
+    public var configuredSources: [WebhookSource] { sources.map(\.source) }
 
     /// Makes the route.
     /// - Parameter sources: The configured senders and their signing keys.

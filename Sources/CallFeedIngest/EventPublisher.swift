@@ -14,11 +14,13 @@ public struct EventPublisher: Sendable {
 
     /// Publishes the raw body (unmodified, to the raw topic) and the CallEvent (to the calls topic,
     /// key = event_id). `completion` runs once, after both are acknowledged, or with the first error.
-    public func publishAccepted(raw: [UInt8], event: CallEvent, route: String,
+    /// `sourceName`: the configured source it came from (header `source_name`, what a replay maps with).
+    public func publishAccepted(raw: [UInt8], event: CallEvent, route: String, sourceName: String,
                                 completion: @escaping @Sendable (Result<Void, KafkaError>) -> Void) {
         let headers = [
             (RecordHeader.source, event.content.source), (RecordHeader.route, route),
             (RecordHeader.receivedAt, event.receivedAt.rfc3339), (RecordHeader.eventID, event.eventID),
+            (RecordHeader.sourceName, sourceName), (RecordHeader.revision, event.revision),
         ]
         let key = Array(event.eventID.utf8)
         let join = Join(parts: 2, completion: completion)
@@ -39,12 +41,15 @@ public struct EventPublisher: Sendable {
     }
 
     /// Publishes a rejected body, unmodified, to the dead-letter topic with the reason in headers.
-    public func publishDeadLetter(raw: [UInt8], reason: String, source: String, route: String, receivedAt: Timestamp,
+    /// `attempt`: how many times the record has now failed (1 unless a redrive failed it again).
+    public func publishDeadLetter(raw: [UInt8], reason: String, source: String, route: String, sourceName: String,
+                                  receivedAt: Timestamp, attempt: Int = 1,
                                   completion: @escaping @Sendable (Result<Void, KafkaError>) -> Void) {
-        let headers = [
+        var headers = [
             (RecordHeader.source, source), (RecordHeader.route, route), (RecordHeader.receivedAt, receivedAt.rfc3339),
-            (RecordHeader.reason, reason), (RecordHeader.stage, "ingest"),
+            (RecordHeader.reason, reason), (RecordHeader.stage, "ingest"), (RecordHeader.sourceName, sourceName),
         ]
+        if attempt > 1 { headers.append((RecordHeader.attempt, String(attempt))) }
         do {
             try producer.produce(topic: topics.deadLetters, key: nil, value: raw, headers: headers) { result in
                 completion(result.map { _ in () })

@@ -49,6 +49,7 @@ public struct HubSpotWebhookRoute: NotificationRoute {
     public let path = "/webhooks/hubspot"
     public let vendor = HubSpotMapping.source
     public let sources: [Source]
+    public var configuredSources: [WebhookSource] { sources.map(\.source) }
     /// How far `X-HubSpot-Request-Timestamp` may be from now, either way (HubSpot: 5 minutes).
     public let toleranceSeconds: Int64
     let fetchRecords: Fetch

@@ -46,6 +46,7 @@ public struct JustCallWebhookRoute: WebhookRoute {
     public let vendor = JustCallMapping.source
     /// The configured senders, tried in order (the first whose secret verifies wins).
     public let sources: [Source]
+    public var configuredSources: [WebhookSource] { sources.map(\.source) }
     /// How far `x-justcall-request-timestamp` may be from now, either way, in seconds.
     public let toleranceSeconds: Int64
 

@@ -68,7 +68,7 @@ extension WebhookReceiver {
             do {
                 let event = CallEvent(content: try route.content(from: record, source: source), channel: .webhook, receivedAt: receivedAt)
                 published += 1
-                publisher.publishAccepted(raw: raw, event: event, route: route.path) { [metrics] result in
+                publisher.publishAccepted(raw: raw, event: event, route: route.path, sourceName: source.name) { [metrics] result in
                     if case .success = result {
                         metrics.produced(source: route.vendor, topic: topics.raw)
                         metrics.produced(source: route.vendor, topic: topics.calls)
@@ -78,7 +78,7 @@ extension WebhookReceiver {
             } catch {
                 deadLetters += 1
                 logger.warning("fetched record rejected", metadata: ["route": "\(route.path)", "source": "\(source.name)", "reason": "\(error)"])
-                publisher.publishDeadLetter(raw: raw, reason: "\(error)", source: route.vendor, route: route.path,
+                publisher.publishDeadLetter(raw: raw, reason: "\(error)", source: route.vendor, route: route.path, sourceName: source.name,
                                             receivedAt: receivedAt) { [metrics] result in
                     if case .success = result { metrics.produced(source: route.vendor, topic: topics.deadLetters) }
                     done(result)

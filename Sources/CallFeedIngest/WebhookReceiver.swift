@@ -108,7 +108,7 @@ public final class WebhookReceiver: Sendable {
         let metrics = self.metrics
         let logger = self.logger
         let topics = publisher.topics
-        publisher.publishAccepted(raw: request.body, event: event, route: route.path) { result in
+        publisher.publishAccepted(raw: request.body, event: event, route: route.path, sourceName: source.name) { result in
             switch result {
             case .success:
                 metrics.produceLatency(ContinuousClock.now - started)
@@ -137,7 +137,8 @@ public final class WebhookReceiver: Sendable {
         logger.warning("webhook body rejected", metadata: ["route": "\(route.path)", "source": "\(source.name)", "reason": "\(reason)"])
         let metrics = self.metrics
         let topic = publisher.topics.deadLetters
-        publisher.publishDeadLetter(raw: body, reason: reason, source: route.vendor, route: route.path, receivedAt: receivedAt) { result in
+        publisher.publishDeadLetter(raw: body, reason: reason, source: route.vendor, route: route.path, sourceName: source.name,
+                                    receivedAt: receivedAt) { result in
             switch result {
             case .success:
                 metrics.produced(source: route.vendor, topic: topic)

@@ -35,4 +35,6 @@ public protocol WebhookRoute: Sendable {
     func authenticate(_ request: HTTPRequest, now: Timestamp) -> Result<WebhookSource, AuthenticationFailure>
     /// The call in a parsed body.
     func content(from payload: JSONValue, source: WebhookSource) throws(MappingError) -> CallContent
+    /// Every configured sender of this route (what `callfeed replay` chooses the mapping context from).
+    var configuredSources: [WebhookSource] { get }
 }

@@ -217,6 +217,8 @@ public final class CallLoader: @unchecked Sendable {
         var events: [CallEvent] = []
         var records: [(record: EntityRecord, message: KafkaMessage)] = []
         var deadLettered = 0
+        // Redriven messages carry how often they failed before; a refusal passes that on.
+        var priorAttempts: [String: String] = [:]
         for message in batch {
             if message.topic == configuration.topics.entities {
                 do throws(EntityDecodingError) {
@@ -227,7 +229,9 @@ public final class CallLoader: @unchecked Sendable {
                 }
             } else {
                 do throws(CallEventDecodingError) {
-                    events.append(try CallEvent.decode(message.value))
+                    let event = try CallEvent.decode(message.value)
+                    if let attempt = message.header(RecordHeader.attempt) { priorAttempts[event.eventID + "/" + event.revision] = attempt }
+                    events.append(event)
                 } catch {
                     guard deadLetter(message, reason: error.reason) else { return nil }
                     deadLettered += 1
@@ -241,7 +245,8 @@ public final class CallLoader: @unchecked Sendable {
             try sink.apply(events, loadedAt: .now())
         }, noun: "event", deadLetterMessage: { event in
             KafkaMessage(topic: configuration.topics.calls, partition: -1, offset: -1,
-                         key: Array(event.eventID.utf8), value: event.jsonBytes())
+                         key: Array(event.eventID.utf8), value: event.jsonBytes(),
+                         headers: priorAttempts[event.eventID + "/" + event.revision].map { [(RecordHeader.attempt, Array($0.utf8))] } ?? [])
         }) else { return nil }
         deadLettered += rejected
 
@@ -330,8 +335,10 @@ public final class CallLoader: @unchecked Sendable {
     /// it is durable (returns false only if stopped first: then nothing is committed).
     private func deadLetter(_ message: KafkaMessage, reason: String) -> Bool {
         logger.warning("dead-lettering a message", metadata: ["partition": "\(message.partition)", "offset": "\(message.offset)", "reason": "\(reason)"])
+        let attempt = (message.header(RecordHeader.attempt).flatMap { Int($0) } ?? 0) + 1
         let headers = [(RecordHeader.reason, reason), (RecordHeader.stage, "load"),
-                       ("origin", "\(message.topic)/\(message.partition)/\(message.offset)")]
+                       (RecordHeader.origin, "\(message.topic)/\(message.partition)/\(message.offset)"),
+                       (RecordHeader.attempt, String(attempt))]
         while true {
             do {
                 _ = try deadLetters.sendBlocking(topic: configuration.topics.deadLetters, key: message.key,

@@ -163,7 +163,8 @@ public final class CallPoller: @unchecked Sendable {
                 }
             }
             if let publisher {
-                try publisher.publish(events: events, rejected: rejected, vendor: source.vendor, route: "poll:\(source.name)")
+                try publisher.publish(events: events, rejected: rejected, vendor: source.vendor, route: "poll:\(source.name)",
+                                      provenance: [(RecordHeader.sourceName, source.name), (RecordHeader.account, account)])
             }
             stats.published += events.count
             stats.rejected += rejected.count

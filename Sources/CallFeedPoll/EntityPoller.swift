@@ -125,7 +125,8 @@ public final class EntityPoller: @unchecked Sendable {
                 }
             }
             if let publisher {
-                try publisher.publish(entities: records, rejected: rejected, vendor: stream.vendor, route: "poll:\(name)")
+                try publisher.publish(entities: records, rejected: rejected, vendor: stream.vendor, route: "poll:\(name)",
+                                      provenance: [(RecordHeader.sourceName, name), (RecordHeader.entity, stream.entity)])
             }
             stats.published += records.count
             stats.rejected += rejected.count

@@ -27,7 +27,10 @@ struct PagePublisher: Sendable {
         var headers: [(String, String)]
     }
 
-    func publish(events: [(event: CallEvent, raw: [UInt8])], rejected: [Rejected], vendor: String, route: String) throws(PollError) {
+    /// `provenance`: headers naming the configured source and account the page was read for, on
+    /// its raw records and dead letters (what `callfeed replay` maps them with again).
+    func publish(events: [(event: CallEvent, raw: [UInt8])], rejected: [Rejected], vendor: String, route: String,
+                 provenance: [(String, String)] = []) throws(PollError) {
         var messages: [Message] = []
         for (event, raw) in events {
             let key = Array(event.eventID.utf8)
@@ -35,24 +38,26 @@ struct PagePublisher: Sendable {
             messages.append(Message(topic: topics.raw, key: key, value: raw, headers: [
                 (RecordHeader.source, vendor), (RecordHeader.route, route),
                 (RecordHeader.receivedAt, event.receivedAt.rfc3339), (RecordHeader.eventID, event.eventID),
-            ]))
+                (RecordHeader.revision, event.revision),
+            ] + provenance))
         }
-        try send(messages + deadLetters(rejected, vendor: vendor, route: route))
+        try send(messages + deadLetters(rejected, vendor: vendor, route: route, provenance: provenance))
     }
 
-    func publish(entities: [EntityRecord], rejected: [Rejected], vendor: String, route: String) throws(PollError) {
+    func publish(entities: [EntityRecord], rejected: [Rejected], vendor: String, route: String,
+                 provenance: [(String, String)] = []) throws(PollError) {
         let messages = entities.map { record in
             Message(topic: topics.entities, key: Array(record.key.utf8), value: record.jsonBytes(), headers: [(RecordHeader.source, vendor)])
         }
-        try send(messages + deadLetters(rejected, vendor: vendor, route: route))
+        try send(messages + deadLetters(rejected, vendor: vendor, route: route, provenance: provenance))
     }
 
-    private func deadLetters(_ rejected: [Rejected], vendor: String, route: String) -> [Message] {
+    private func deadLetters(_ rejected: [Rejected], vendor: String, route: String, provenance: [(String, String)]) -> [Message] {
         rejected.map { r in
             Message(topic: topics.deadLetters, key: nil, value: r.record, headers: [
                 (RecordHeader.source, vendor), (RecordHeader.route, route), (RecordHeader.reason, r.reason),
                 (RecordHeader.stage, "poll"), (RecordHeader.receivedAt, Timestamp.now().rfc3339),
-            ])
+            ] + provenance)
         }
     }
 

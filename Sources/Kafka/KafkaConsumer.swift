@@ -6,7 +6,7 @@ import Foundation
 /// Not thread-safe by design: one loader thread owns it and calls ``poll(timeoutMilliseconds:)``
 /// and ``commit(_:)`` in turn. `@unchecked Sendable` only so that owner can be moved onto its thread.
 public final class KafkaConsumer: @unchecked Sendable {
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
     private var closed = false
 
     public static let enforced: [String: String] = [

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CallFeedApp
+import CallFeedReplay
 
 /// The operator CLI.
 @main
@@ -12,7 +13,7 @@ struct CallFeedCommand: AsyncParsableCommand {
         (Kafka -> warehouse), which scale independently. `callfeed dev` runs all of it in one
         process with no external services. Configuration: docs/configuration.md.
         """,
-        subcommands: [Dev.self, Poll.self, Backfill.self, Check.self, CheckConfig.self, WarehouseCommand.self, MockKafka.self, BenchCommand.self, ConnectorCommand.self])
+        subcommands: [Dev.self, Poll.self, Backfill.self, Replay.self, Check.self, CheckConfig.self, WarehouseCommand.self, MockKafka.self, BenchCommand.self, ConnectorCommand.self])
 
     struct Dev: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -86,6 +87,84 @@ struct CallFeedCommand: AsyncParsableCommand {
         @Flag(name: .long, help: "Fetch and normalise, but publish nothing and save no cursor.") var dryRun = false
 
         func run() throws { try Commands.runBackfill(configPath: config, sourceName: source, from: from, to: to, dryRun: dryRun) }
+    }
+
+    struct Replay: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Repair the feed: re-normalise accepted payloads from the raw topic, or redrive dead letters.",
+            discussion: "docs/operations.md#replay-and-redrive explains when to use which.",
+            subcommands: [Raw.self, DeadLetters.self])
+
+        struct Raw: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Re-normalise raw payloads with the current mapping and republish their CallEvents.",
+                discussion: """
+                Reads callfeed.raw.v1 from the first record at --since, maps each call's newest copy again
+                with the code as it is now and publishes the CallEvent (channel "replay", same event_id) to the
+                calls topic, and nothing else. A call accepted again after --until is left alone (superseded),
+                so a replay never puts an older vendor state over a newer one. An unchanged revision is not
+                republished; an exact re-send is a no-op in the warehouse anyway, so running it twice is safe.
+                Example: callfeed replay raw --since 2026-12-01 --source ctm --dry-run
+                Exit status: 0 done, 3 done but some records could not be re-normalised (listed), 1 error.
+                """)
+            @Option(name: .long, help: "YAML config file.") var config = "examples/callfeed.yaml"
+            @Option(name: .long, help: "Records accepted at or after: RFC 3339, YYYY-MM-DD (UTC) or an age (30m, 6h, 7d).") var since: String
+            @Option(name: .long, help: "…and before (same forms; default: now).") var until: String?
+            @Option(name: .long, help: "Only this vendor or configured source (repeatable).") var source: [String] = []
+            @Option(name: .long, help: "Only this route, e.g. /webhooks/ctm or poll:ctm-main (repeatable).") var route: [String] = []
+            @Option(name: .customLong("event-id"), help: "Only this call (repeatable).") var eventID: [String] = []
+            @Flag(name: .long, help: "Map and list what would change; publish nothing.") var dryRun = false
+            @Flag(name: .long, help: "Continue an interrupted replay of the same window from its saved position.") var resume = false
+            @Option(name: .long, help: "Consumer group holding the replay's position.") var group = "callfeed-replay-raw"
+            @Flag(name: .long, help: "One line per selected record.") var verbose = false
+
+            func run() throws {
+                var selection = RawSelection(since: try Commands.instant(since, option: "--since"))
+                selection.until = try until.map { try Commands.instant($0, option: "--until") }
+                selection.sources = Set(source); selection.routes = Set(route); selection.eventIDs = Set(eventID)
+                var options = Commands.RawReplayOptions(selection: selection)
+                options.dryRun = dryRun; options.resume = resume; options.group = group; options.verbose = verbose
+                let status = try Commands.runReplayRaw(configPath: config, options: options)
+                if status != 0 { throw ExitCode(status) }
+            }
+        }
+
+        struct DeadLetters: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "dlq",
+                abstract: "Retry dead letters through the path they failed in; a record failing again is dead-lettered with attempt + 1.",
+                discussion: """
+                ingest/poll letters are mapped again with the current code: those that map are published (CallEvent
+                and raw record), the rest go back to the DLQ with attempt + 1. load letters go back to the topic the
+                loader read them from. A letter at --max-attempts is never retried, so a poison record cannot loop.
+                The position is kept in the consumer group (--group): a second run retries only newer letters.
+                Exit status: 0 done, 3 done but some letters failed again, 1 error.
+                """)
+            @Option(name: .long, help: "YAML config file.") var config = "examples/callfeed.yaml"
+            @Option(name: .long, help: "Only letters of this stage: ingest, poll or load (repeatable).") var stage: [String] = []
+            @Option(name: .customLong("reason-like"), help: "Only letters whose reason contains this text.") var reasonLike: String?
+            @Option(name: .long, help: "Only letters written at or after (RFC 3339, YYYY-MM-DD or an age).") var since: String?
+            @Option(name: .customLong("max-attempts"), help: "Letters that failed this many times are not retried.") var maxAttempts = 3
+            @Flag(name: .customLong("from-start"), help: "Read the whole topic, not only letters after the group's position.") var fromStart = false
+            @Flag(name: .long, help: "Map and list what would happen; publish nothing, keep the position.") var dryRun = false
+            @Option(name: .long, help: "Consumer group holding the redrive's position.") var group = "callfeed-redrive"
+            @Flag(name: .long, help: "One line per selected letter.") var verbose = false
+
+            func validate() throws {
+                for s in stage where !["ingest", "poll", "load"].contains(s) { throw ValidationError("--stage must be ingest, poll or load, not \(s)") }
+                guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
+            }
+
+            func run() throws {
+                let selection = DeadLetterSelection(stages: Set(stage), reasonLike: reasonLike,
+                                                    since: try since.map { try Commands.instant($0, option: "--since") })
+                var options = Commands.DeadLetterOptions(selection: selection)
+                options.dryRun = dryRun; options.fromStart = fromStart; options.maxAttempts = maxAttempts
+                options.group = group; options.verbose = verbose
+                let status = try Commands.runReplayDeadLetters(configPath: config, options: options)
+                if status != 0 { throw ExitCode(status) }
+            }
+        }
     }
 
     struct Check: ParsableCommand {
