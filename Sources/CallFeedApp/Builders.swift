@@ -31,13 +31,13 @@ public enum Builders {
     /// The webhook routes of the configured sources (a route with no sources is not served).
     public static func makeRoutes(_ config: CallFeedConfiguration) -> [any WebhookRoute] {
         var routes: [any WebhookRoute] = []
-        let callkeeper = config.sources.callkeeper.filter { !$0.token.isEmpty }
+        let callkeeper = config.sources.callkeeper.filter { !$0.acceptedTokens.isEmpty }
         let ctm = config.sources.ctm.filter { !$0.secrets.isEmpty }
         if !callkeeper.isEmpty {
             routes.append(CallKeeperWebhookRoute(sources: callkeeper.map {
                 .init(source: WebhookSource(name: $0.name, context: MappingContext(accountID: $0.accountID, timeZone: $0.timezone,
                                                                                    defaultCountry: $0.defaultCountry)),
-                      token: $0.token)
+                      tokens: $0.acceptedTokens)
             }))
         }
         if !ctm.isEmpty {
@@ -71,7 +71,8 @@ public enum Builders {
                                     registry: PrometheusCollectorRegistry, logger: Logger) -> WebhookReceiver {
         WebhookReceiver(routes: makeRoutes(config),
                         publisher: EventPublisher(producer: producer, topics: Topics(prefix: config.kafka.topicPrefix)),
-                        metrics: IngestMetrics(registry: registry), logger: logger)
+                        metrics: IngestMetrics(registry: registry), logger: logger,
+                        maxOutstandingEvents: config.ingest.maxOutstandingEvents)
     }
 
     public static func makeServer(_ config: CallFeedConfiguration, receiver: WebhookReceiver) -> HTTPServer {

@@ -22,12 +22,13 @@ extension CallFeedConfiguration {
             if let v = m["properties"] { kafka.properties = try v.stringMap() }
         }
         if let i = top["ingest"] {
-            let m = try i.members(allowed: ["listen_host", "listen_port", "max_body_bytes", "connection_limit",
+            let m = try i.members(allowed: ["listen_host", "listen_port", "max_body_bytes", "connection_limit", "max_outstanding_events",
                                             "connection_timeout_seconds", "signature_tolerance_seconds",
                                             "max_header_bytes", "tls_cert_file", "tls_key_file", "shutdown_grace_seconds"])
             if let v = m["listen_host"] { ingest.listenHost = try v.string() }
             if let v = m["listen_port"] { ingest.listenPort = try v.int() }
             if let v = m["max_body_bytes"] { ingest.maxBodyBytes = try v.int() }
+            if let v = m["max_outstanding_events"] { ingest.maxOutstandingEvents = try v.int() }
             if let v = m["connection_limit"] { ingest.connectionLimit = try v.int() }
             if let v = m["connection_timeout_seconds"] { ingest.connectionTimeoutSeconds = try v.int() }
             if let v = m["signature_tolerance_seconds"] { ingest.signatureToleranceSeconds = try v.int() }
@@ -58,11 +59,12 @@ extension CallFeedConfiguration {
         if let s = top["sources"] {
             let m = try s.members(allowed: ["callkeeper", "ctm", "callrail", "justcall", "hubspot", "clevertap", "five9"])
             for item in try m["callkeeper"]?.list() ?? [] {
-                let f = try item.members(allowed: ["name", "account_id", "token", "timezone", "default_country", "poll"])
+                let f = try item.members(allowed: ["name", "account_id", "token", "tokens", "timezone", "default_country", "poll"])
                 var source = CallKeeperSource()
                 if let v = f["name"] { source.name = try v.string() }
                 if let v = f["account_id"] { source.accountID = try v.string() }
                 if let v = f["token"] { source.token = try v.string() }
+                if let v = f["tokens"] { source.tokens = try v.strings().filter { !$0.isEmpty } }
                 if let v = f["timezone"] { source.timezone = try v.string() }
                 if let v = f["default_country"] { source.defaultCountry = try v.string() }
                 if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "callkeeper") }
@@ -112,6 +114,7 @@ extension CallFeedConfiguration {
     public func validate(origin: String = "config") throws(ConfigurationError) {
         guard (1...65535).contains(ingest.listenPort) || ingest.listenPort == 0 else { throw ConfigurationError("ingest.listen_port out of range") }
         guard ingest.maxBodyBytes > 0 else { throw ConfigurationError("ingest.max_body_bytes must be positive") }
+        guard ingest.maxOutstandingEvents >= 0 else { throw ConfigurationError("ingest.max_outstanding_events must be 0 (no bound) or positive") }
         try validateIngestLimits()
         guard load.batchSize > 0 else { throw ConfigurationError("load.batch_size must be positive") }
         guard load.lingerMilliseconds >= 0 else { throw ConfigurationError("load.linger_ms must not be negative") }
@@ -132,9 +135,11 @@ extension CallFeedConfiguration {
                     throw ConfigurationError("sources.callkeeper[\(i)].poll.method must be get, getByRole or getWithRole")
                 }
                 try poll.validate(path: "sources.callkeeper[\(i)].poll")
-                if s.token.isEmpty { continue }  // poll-only source: no webhook token needed
+                if s.acceptedTokens.isEmpty { continue }  // poll-only source: no webhook token needed
             }
-            guard s.token.count >= 8 else { throw ConfigurationError("sources.callkeeper[\(i)].token must be at least 8 characters") }
+            guard !s.acceptedTokens.isEmpty, s.acceptedTokens.allSatisfy({ $0.count >= 8 }) else {
+                throw ConfigurationError("sources.callkeeper[\(i)].token (and every entry of tokens) must be at least 8 characters")
+            }
             guard TimeZone(identifier: s.timezone) != nil else { throw ConfigurationError("sources.callkeeper[\(i)].timezone \(s.timezone) is not an IANA time zone") }
         }
         for (i, s) in sources.ctm.enumerated() {
@@ -193,7 +198,7 @@ extension CallFeedConfiguration {
                      + (load.batchDelayMilliseconds > 0 ? " batch_delay_ms=\(load.batchDelayMilliseconds) (test knob: loader slowed)" : ""))
         lines.append(warehouseSummary)
         for s in sources.callkeeper {
-            lines.append("source callkeeper \(s.name): account_id=\(s.accountID) token=\(s.token.isEmpty ? "(none: poll only)" : "***") timezone=\(s.timezone) default_country=\(s.defaultCountry)")
+            lines.append("source callkeeper \(s.name): account_id=\(s.accountID) token=\(s.acceptedTokens.isEmpty ? "(none: poll only)" : s.acceptedTokens.count > 1 ? "*** (+\(s.acceptedTokens.count - 1) during rotation)" : "***") timezone=\(s.timezone) default_country=\(s.defaultCountry)")
             if let p = s.poll { lines.append("  poll: \(p.summary) api_key=*** method=\(p.method)") }
         }
         for s in sources.ctm {

@@ -53,7 +53,7 @@ extension CallFeedConfiguration {
 /// Finds secrets written in a config file itself instead of coming from `${ENV}`.
 enum InlineSecrets {
     /// Keys whose values are secrets (any position in the tree).
-    static let secretKeys: Set<String> = ["token", "secrets", "signing_keys", "access_key", "secret_key", "api_key",
+    static let secretKeys: Set<String> = ["token", "tokens", "secrets", "signing_keys", "access_key", "secret_key", "api_key",
                                           "api_secret", "password"]
 
     /// The warning for a file that every user may read while it holds inline secrets, or nil.

@@ -44,6 +44,9 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         /// SIGTERM: how long in-flight requests, pollers and the producer flush may take before
         /// what is left is answered 503 and the process exits (docs/operations.md).
         public var shutdownGraceSeconds = 10
+        /// Load shedding: while this many messages wait for Kafka's acknowledgement, webhooks are
+        /// answered 503 + Retry-After at once and `/readyz` is 503 (0: no bound).
+        public var maxOutstandingEvents = 20_000
     }
 
     public struct LoadSettings: Sendable, Equatable {
@@ -241,6 +244,11 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var accountID = ""
         /// Secret that webhook URLs must carry as `?token=`.
         public var token = ""
+        /// More accepted tokens (rotation: list the next one here, switch the hook URLs at
+        /// CallKeeper, then make it `token` and drop the old one).
+        public var tokens: [String] = []
+        /// Every token a webhook may carry.
+        public var acceptedTokens: [String] { ([token] + tokens).filter { !$0.isEmpty } }
         /// Zone of CallKeeper's zone-less `callTime` (IANA name). See docs/call-event.md.
         public var timezone = "UTC"
         public var defaultCountry = "RU"

@@ -5,12 +5,14 @@ import HTTPServer
 /// `POST /webhooks/callkeeper?token=...` — CallKeeper AFTER_CALL_FINISH hooks.
 ///
 /// CallKeeper signs nothing, so each configured source has a secret token that must be in the
-/// URL (`?token=`) or in an `X-CallFeed-Token` header; compared in constant time.
+/// URL (`?token=`) or in an `X-CallFeed-Token` header; compared in constant time. A source may
+/// accept several tokens at once (rotation: add the new one, change the hook URLs, drop the old).
 public struct CallKeeperWebhookRoute: WebhookRoute {
     public struct Source: Sendable {
         public var source: WebhookSource
-        public var token: String
-        public init(source: WebhookSource, token: String) { self.source = source; self.token = token }
+        public var tokens: [String]
+        public init(source: WebhookSource, tokens: [String]) { self.source = source; self.tokens = tokens }
+        public init(source: WebhookSource, token: String) { self.init(source: source, tokens: [token]) }
     }
 
     public let path = "/webhooks/callkeeper"
@@ -26,9 +28,11 @@ public struct CallKeeperWebhookRoute: WebhookRoute {
         }
         var match: WebhookSource?
         // Compare against every source (no early exit) so timing does not reveal which matched.
-        for candidate in sources where !candidate.token.isEmpty {
-            if constantTimeEquals(Array(presented.utf8), Array(candidate.token.utf8)) && match == nil {
-                match = candidate.source
+        for candidate in sources {
+            for token in candidate.tokens where !token.isEmpty {
+                if constantTimeEquals(Array(presented.utf8), Array(token.utf8)) && match == nil {
+                    match = candidate.source
+                }
             }
         }
         guard let match else { return .failure(AuthenticationFailure(reason: "invalid token")) }

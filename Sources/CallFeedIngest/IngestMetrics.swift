@@ -28,5 +28,13 @@ public struct IngestMetrics: Sendable {
                              labels: [("source", source), ("topic", topic)]).increment()
     }
 
+    /// A webhook answered 503 at once because the producer queue was saturated (load shedding).
+    public func shed(route: String) {
+        registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "callfeed", subsystem: "ingest", metricName: "shed",
+                                                              unitName: "total",
+                                                              helpText: "Webhooks answered 503 + Retry-After at once because ingest.max_outstanding_events messages awaited Kafka."),
+                             labels: [("route", route)]).increment()
+    }
+
     public func produceLatency(_ duration: Duration) { produceLatency.record(duration) }
 }

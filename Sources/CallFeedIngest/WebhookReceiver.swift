@@ -26,10 +26,14 @@ public final class WebhookReceiver: Sendable {
     let clock: @Sendable () -> Timestamp
     /// Runs the blocking fetches of notification routes.
     let notifications: NotificationWorker
+    /// Load shedding: at this many messages awaiting Kafka's acknowledgement, webhooks get 503 +
+    /// Retry-After at once instead of waiting for a delivery timeout (0: no bound).
+    let maxOutstandingEvents: Int
 
     public init(routes: [any WebhookRoute], publisher: EventPublisher, metrics: IngestMetrics, logger: Logger,
                 clock: @escaping @Sendable () -> Timestamp = { .now() },
-                notifications: NotificationWorker = NotificationWorker()) {
+                notifications: NotificationWorker = NotificationWorker(), maxOutstandingEvents: Int = 0) {
+        self.maxOutstandingEvents = maxOutstandingEvents
         self.routes = Dictionary(routes.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         self.publisher = publisher
         self.metrics = metrics
@@ -49,6 +53,10 @@ public final class WebhookReceiver: Sendable {
         case ("GET", "/readyz"):
             // A metadata round-trip blocks up to a second: not on the server's thread.
             let producer = publisher.producer
+            if isSaturated {
+                responder.respond(.error(503, "producer queue saturated: \(producer.outstandingMessages) messages await Kafka (ingest.max_outstanding_events \(maxOutstandingEvents))"))
+                return
+            }
             Thread.detachNewThread {
                 let ok = producer.brokersReachable(timeoutMilliseconds: 1000)
                 responder.respond(ok ? .json(200, #"{"status":"ready"}"#) : .error(503, "Kafka brokers not reachable"))
@@ -71,6 +79,9 @@ public final class WebhookReceiver: Sendable {
         }
     }
 
+    /// Whether the producer holds ``maxOutstandingEvents`` or more unacknowledged messages.
+    var isSaturated: Bool { maxOutstandingEvents > 0 && publisher.producer.outstandingMessages >= maxOutstandingEvents }
+
     /// Counts an answer (the server reports every one, its own 413/503 included). Unknown paths
     /// are counted as `other` so that scanners cannot blow up the label set.
     public func observe(path: String, status: Int) {
@@ -89,6 +100,16 @@ public final class WebhookReceiver: Sendable {
             return
         case .success(let s):
             source = s
+        }
+        if isSaturated {
+            // Shed before parsing: Kafka is not keeping up; the vendor retries later.
+            metrics.shed(route: route.path)
+            logger.debug("producer queue saturated; answering 503 + Retry-After", metadata: [
+                "route": "\(route.path)", "outstanding": "\(publisher.producer.outstandingMessages)", "bound": "\(maxOutstandingEvents)"])
+            var answer = HTTPResponse.error(503, "busy: too many events waiting for Kafka; retry")
+            answer.headers.append(("Retry-After", String(Self.retryAfterSeconds)))
+            responder.respond(answer)
+            return
         }
         if let notification = route as? any NotificationRoute {
             receiveNotification(request, route: notification, source: source, receivedAt: receivedAt, started: started, responder: responder)

@@ -257,6 +257,7 @@ public final class CallLoader: @unchecked Sendable {
         deadLettered += rejectedRecords
 
         commit(batch)
+        metrics.freshness.loaded(distinct, at: .now())
         return BatchReport(messages: batch.count, duplicatesDropped: dropped + droppedRecords, deadLettered: deadLettered,
                            summary: summary, entitySummary: entitySummary)
     }

@@ -1,3 +1,4 @@
+import CallFeedCore
 import Prometheus
 import Synchronization
 import Warehouse
@@ -23,10 +24,13 @@ public struct LoadMetrics: Sendable {
     private let batchDuration: DurationHistogram
     /// Lag and loss, per partition.
     let partitions: PartitionGauges
+    /// How fresh the loaded calls are, per source and channel.
+    let freshness: FreshnessHistograms
 
     public init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
         partitions = PartitionGauges(registry: registry)
+        freshness = FreshnessHistograms(registry: registry)
         func counter(_ name: String, _ help: String, _ labels: [(String, String)] = []) -> Counter {
             registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "callfeed", subsystem: "load", metricName: name,
                                                                   unitName: "total", helpText: help), labels: labels)
@@ -124,5 +128,54 @@ final class PartitionGauges: Sendable {
     /// Counts a gap's messages in `callfeed_load_offsets_lost_total`.
     func lost(_ gap: OffsetGap) {
         series(PartitionID(topic: gap.topic, partition: gap.partition)).lost.increment(by: gap.count)
+    }
+}
+
+/// `callfeed_load_freshness_seconds{source,channel}`: loaded_at minus received_at of every call
+/// event the loader committed (how long CallFeed itself took), and
+/// `callfeed_call_delay_seconds{source,channel}`: received_at minus ended_at (how long after the
+/// call ended the vendor told us; events without an end time are not counted). Together they split
+/// "the warehouse is stale" into "we are slow" and "the vendor is slow". Series are made when a
+/// (source, channel) pair is first loaded.
+final class FreshnessHistograms: Sendable {
+    private let registry: PrometheusCollectorRegistry
+    private let series = Mutex<[String: (freshness: DurationHistogram, delay: DurationHistogram)]>([:])
+
+    static let freshnessBuckets: [Duration] = [.milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+                                               .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
+                                               .seconds(60), .seconds(300), .seconds(900), .seconds(3600)]
+    static let delayBuckets: [Duration] = [.seconds(1), .seconds(5), .seconds(15), .seconds(60), .seconds(300), .seconds(900),
+                                           .seconds(1800), .seconds(3600), .seconds(4 * 3600), .seconds(86_400), .seconds(7 * 86_400)]
+
+    init(registry: PrometheusCollectorRegistry) { self.registry = registry }
+
+    private func histograms(source: String, channel: String) -> (freshness: DurationHistogram, delay: DurationHistogram) {
+        series.withLock { all in
+            let key = source + "\u{1F}" + channel
+            if let known = all[key] { return known }
+            let labels = [("source", source), ("channel", channel)]
+            let made = (
+                freshness: registry.makeDurationHistogram(
+                    descriptor: MetricNameDescriptor(namespace: "callfeed", subsystem: "load", metricName: "freshness", unitName: "seconds",
+                                                     helpText: "Loaded (warehouse commit) minus received_at of each call event loaded."),
+                    labels: labels, buckets: Self.freshnessBuckets),
+                delay: registry.makeDurationHistogram(
+                    descriptor: MetricNameDescriptor(namespace: "callfeed", subsystem: "call", metricName: "delay", unitName: "seconds",
+                                                     helpText: "received_at minus the call's ended_at: how long after a call ends its vendor tells CallFeed."),
+                    labels: labels, buckets: Self.delayBuckets))
+            all[key] = made
+            return made
+        }
+    }
+
+    /// Records the events of one committed batch.
+    func loaded(_ events: [CallEvent], at loadedAt: Timestamp) {
+        for event in events {
+            let h = histograms(source: event.content.source, channel: event.channel.rawValue)
+            h.freshness.record(.milliseconds(max(0, loadedAt.millisecondsSinceEpoch - event.receivedAt.millisecondsSinceEpoch)))
+            if let ended = event.content.endedAt {
+                h.delay.record(.milliseconds(max(0, event.receivedAt.millisecondsSinceEpoch - ended.millisecondsSinceEpoch)))
+            }
+        }
     }
 }

@@ -151,6 +151,9 @@ public final class KafkaProducer: @unchecked Sendable {
         return try box.withLock { $0! }.get()
     }
 
+    /// Messages produced and not yet delivered or failed (librdkafka's out-queue, requests included).
+    public var outstandingMessages: Int { Int(rd_kafka_outq_len(handle)) }
+
     /// Whether a broker answers a metadata request within `timeoutMilliseconds` (blocking).
     public func brokersReachable(timeoutMilliseconds: Int32) -> Bool {
         var metadata: UnsafePointer<rd_kafka_metadata>?

@@ -33,12 +33,14 @@ final class Pipeline: @unchecked Sendable {
     let reader: SQLiteSink
     let directory: URL
     let baseURL: String
+    /// The loader's and the receiver's metrics.
+    let registry: PrometheusCollectorRegistry
     static let partitions: [Int32] = [0, 1, 2, 3]
 
     /// - Parameter logger: Where every part logs; default: the process-wide handler at `error`.
     /// - Parameter restartable: The test restarts the broker (tansu then keeps its log on S3).
     init(broker: TestBroker = .mock, batchSize: Int = 200, deliveryTimeoutMs: Int = 10_000, restartable: Bool = false,
-         logger: Logger? = nil) throws {
+         maxOutstandingEvents: Int = 20_000, logger: Logger? = nil) throws {
         kafka = try TestKafka(broker, restartable: restartable)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("callfeed-it-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -52,6 +54,7 @@ final class Pipeline: @unchecked Sendable {
         ingest:
           listen_port: 0
           max_body_bytes: 65536
+          max_outstanding_events: \(maxOutstandingEvents)
         load:
           batch_size: \(batchSize)
           linger_ms: 20
@@ -80,7 +83,7 @@ final class Pipeline: @unchecked Sendable {
         topics = Topics(prefix: config.kafka.topicPrefix)
         try kafka.createTopics(topics.all, partitions: Int32(Self.partitions.count))
 
-        let registry = PrometheusCollectorRegistry()
+        registry = PrometheusCollectorRegistry()
         let logger = logger ?? config.log.bootstrap(label: "pipeline-test")
         sink = try Builders.makeSink(config)
         loader = try Builders.makeLoader(config, sink: sink, registry: registry, logger: logger)

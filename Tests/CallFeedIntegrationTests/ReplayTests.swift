@@ -7,6 +7,7 @@ import Foundation
 import HTTPClient
 import Kafka
 import Logging
+import Prometheus
 import Testing
 @_spi(Testing) import Warehouse
 
@@ -132,6 +133,12 @@ import Testing
         #expect(try pipeline.wait { try Self.loaderCaughtUp(pipeline) })
         #expect(try pipeline.rows() == fixed)
         #expect(try Self.revisionCount(pipeline) == revisions)
+
+        // Freshness is counted per source and channel: 40 replayed CTM events, 21 by webhook.
+        let metrics = String(decoding: pipeline.registry.emitToBuffer(), as: UTF8.self)
+        #expect(metrics.contains(#"callfeed_load_freshness_seconds_count{source="ctm",channel="replay"} 40"#))
+        #expect(metrics.contains(#"callfeed_load_freshness_seconds_count{source="ctm",channel="webhook"} 21"#))
+        #expect(metrics.contains(#"callfeed_call_delay_seconds_count{source="ctm",channel="webhook"}"#))
     }
 
     /// The caller number the current mapping gives for the call of `event`.

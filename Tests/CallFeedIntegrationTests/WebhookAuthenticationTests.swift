@@ -1,3 +1,4 @@
+import CallFeedApp
 import CallFeedCore
 import CallFeedIngest
 import CallFeedVendors
@@ -65,5 +66,29 @@ import Testing
             }
         }
         #expect(throws: AuthenticationFailure.self) { try route.authenticate(HTTPRequest(method: "POST", path: route.path), now: .now()).get() }
+    }
+
+    /// Rotating a CallKeeper token from the config: during the window both the current and the next
+    /// token are accepted (for the same source); after it, only the one left.
+    @Test func callKeeperTokenRotationThroughTheConfig() throws {
+        func route(_ env: [String: String]) throws -> any WebhookRoute {
+            let config = try CallFeedConfiguration.parse("""
+            sources:
+              callkeeper:
+                - {name: ck, account_id: acct, token: "${CK_TOKEN}", tokens: ["${CK_NEXT_TOKEN:-}"]}
+            """, environment: env)
+            return try #require(Builders.makeRoutes(config).first { $0.path == "/webhooks/callkeeper" })
+        }
+        func accepts(_ r: any WebhookRoute, _ token: String) -> Bool {
+            (try? r.authenticate(HTTPRequest(method: "POST", path: r.path, query: ["token": token]), now: .now()).get().name) == "ck"
+        }
+        let during = try route(["CK_TOKEN": "current-token-1", "CK_NEXT_TOKEN": "next-token-22"])
+        #expect(accepts(during, "current-token-1") && accepts(during, "next-token-22"))
+        #expect(!accepts(during, "another-token-3"))
+        let after = try route(["CK_TOKEN": "next-token-22"])
+        #expect(accepts(after, "next-token-22") && !accepts(after, "current-token-1"))
+        #expect(throws: ConfigurationError.self) {
+            _ = try route(["CK_TOKEN": "current-token-1", "CK_NEXT_TOKEN": "short"])
+        }
     }
 }
