@@ -1,5 +1,6 @@
 import Dispatch
 import Kafka
+import Logging
 import Synchronization
 
 /// Counts produced messages until their delivery reports arrive; ``wait()`` blocks until all have.
@@ -36,6 +37,20 @@ final class Acknowledgements: Sendable {
             let error = s.firstError
             s.firstError = nil
             return error
+        }
+    }
+}
+
+extension KafkaConsumer {
+    /// Waits for every republished record of `acks`, then saves `position` of `topic` in the group.
+    /// A failed acknowledgement throws (the position stays where it was); a failed commit only warns
+    /// (a rerun repeats some records, which changes nothing).
+    func commit(after acks: Acknowledgements, topic: String, _ position: [Int32: Int64], logger: Logger) throws(ReplayError) {
+        if let error = acks.wait() { throw ReplayError("a republished record was not acknowledged: \(error)") }
+        do {
+            try commit(position.map { TopicPartitionOffset(topic: topic, partition: $0.key, offset: $0.value) })
+        } catch {
+            logger.warning("could not save the position in \(topic) (a rerun would repeat some records)", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -127,12 +127,12 @@ public final class DeadLetterRedrive {
             if producer != nil {
                 pending += 1
                 if pending >= batchSize {
-                    try checkpoint(acks, topic: topic, position)
+                    try consumer.commit(after: acks, topic: topic, position, logger: logger)
                     pending = 0
                 }
             }
         }
-        if producer != nil { try checkpoint(acks, topic: topic, end) }
+        if producer != nil { try consumer.commit(after: acks, topic: topic, end, logger: logger) }
         progress(ReplayProgress(phase: "redrive", done: summary.read, total: total))
         return summary
     }
@@ -185,15 +185,6 @@ public final class DeadLetterRedrive {
             }
         default:
             return .skipped(record, "unknown stage \(record.stage ?? "(none)")")
-        }
-    }
-
-    private func checkpoint(_ acks: Acknowledgements, topic: String, _ position: [Int32: Int64]) throws(ReplayError) {
-        if let error = acks.wait() { throw ReplayError("a redriven record was not acknowledged: \(error)") }
-        do {
-            try consumer.commit(position.map { TopicPartitionOffset(topic: topic, partition: $0.key, offset: $0.value) })
-        } catch {
-            logger.warning("could not save the redrive position (the next run would retry some letters again)", metadata: ["error": "\(error)"])
         }
     }
 }

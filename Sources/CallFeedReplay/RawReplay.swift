@@ -180,14 +180,14 @@ public final class RawReplay {
                              headers: [(RecordHeader.source, content.source)])
                 pending += 1
                 if pending >= batchSize {
-                    try checkpoint(acks, topic: topic, position)
+                    try consumer.commit(after: acks, topic: topic, position, logger: logger)
                     pending = 0
                 }
             }
         }
         if producer != nil {
             // Everything read: the position is the end the replay started with.
-            try checkpoint(acks, topic: topic, end)
+            try consumer.commit(after: acks, topic: topic, end, logger: logger)
         }
         progress(ReplayProgress(phase: "replay", done: summary.read, total: total))
         return summary
@@ -213,15 +213,6 @@ public final class RawReplay {
             throw error
         } catch {
             throw ReplayError("cannot read the offsets of \(topic): \(error)")
-        }
-    }
-
-    private func checkpoint(_ acks: Acknowledgements, topic: String, _ position: [Int32: Int64]) throws(ReplayError) {
-        if let error = acks.wait() { throw ReplayError("a republished event was not acknowledged: \(error)") }
-        do {
-            try consumer.commit(position.map { TopicPartitionOffset(topic: topic, partition: $0.key, offset: $0.value) })
-        } catch {
-            logger.warning("could not save the replay position (a --resume would redo some records)", metadata: ["error": "\(error)"])
         }
     }
 }
