@@ -316,9 +316,12 @@ public final class CallLoader: @unchecked Sendable {
         var backoff = Duration.milliseconds(100)
         while true {
             do throws(WarehouseError) {
-                return .success(try apply(items))
+                let summary = try apply(items)
+                health.warehouse(failing: nil, atMilliseconds: Timestamp.now().millisecondsSinceEpoch)
+                return .success(summary)
             } catch where error.isTransient || !error.isDataError {
                 // Unavailable (transient) or broken (not the data's fault): retry, never dead-letter.
+                health.warehouse(failing: error.description, atMilliseconds: Timestamp.now().millisecondsSinceEpoch)
                 metrics.retried()
                 logger.log(level: error.isTransient ? .warning : .error, "warehouse write failed; retrying",
                            metadata: ["error": "\(error)", "backoff": "\(backoff)"])

@@ -1,4 +1,6 @@
+import CallFeedApp
 import CallFeedCore
+import CallFeedLoad
 import CallFeedTestSupport
 import Foundation
 import HTTPClient
@@ -71,5 +73,32 @@ import Testing
         #expect(try pipeline.count(pipeline.topics.raw) == Int64(1 + accepted.count))
         let metrics = String(decoding: pipeline.registry.emitToBuffer(), as: UTF8.self)
         #expect(metrics.contains(#"callfeed_ingest_shed_total{route="/webhooks/callkeeper"} \#(shed.count)"#))
+    }
+}
+
+/// `callfeed-load`'s readiness follows the warehouse: 503 `warehouse_unavailable` while a write is
+/// being retried, ready again once one succeeds.
+@Suite(.serialized) struct LoaderReadinessTests {
+    @Test func aLockedWarehouseMakesTheLoaderUnreadyUntilAWriteSucceeds() throws {
+        let pipeline = try Pipeline()
+        defer { pipeline.stop() }
+        #expect(try pipeline.postCallKeeper(try Payloads.callKeeper(1)).status == 202)
+        #expect(try pipeline.wait { try pipeline.rows().count == 1 })
+        #expect(pipeline.loader.health.readiness().ready)
+
+        // Hold SQLite's write lock: every write waits out the sink's busy timeout and is retried.
+        let locker = try SQLiteSink(path: pipeline.config.load.sqlitePath)
+        defer { locker.close() }
+        try locker._execute("BEGIN IMMEDIATE")
+        #expect(try pipeline.postCallKeeper(try Payloads.callKeeper(2)).status == 202)
+        #expect(pipeline.wait(timeout: .seconds(30)) { !pipeline.loader.health.readiness().ready })
+        let unready = pipeline.loader.health.readiness()
+        #expect(unready.body.contains(#""status":"warehouse_unavailable""#))
+        #expect(unready.body.contains(#""warehouse_error":"#))
+        try locker._execute("ROLLBACK")
+
+        #expect(try pipeline.wait(timeout: .seconds(30)) { try pipeline.rows().count == 2 })
+        #expect(pipeline.wait { pipeline.loader.health.readiness().ready })
+        #expect(pipeline.loader.health.readiness().body.contains(#""status":"ok""#))
     }
 }
