@@ -43,3 +43,15 @@ public enum RecordHeader {
     /// Load-stage dead letters: `topic/partition/offset` of the message the loader refused.
     public static let origin = "origin"
 }
+
+extension RecordHeader {
+    /// The headers of an accepted event's raw record (webhooks, polls and redriven dead letters
+    /// write the same set): source, route, received_at, event_id, revision, then `provenance`
+    /// (``sourceName`` and, for polls, ``account``: what a replay maps the record with again).
+    public static func raw(for event: CallEvent, route: String, provenance: [(String, String)]) -> [(String, String)] {
+        [
+            (source, event.content.source), (Self.route, route), (receivedAt, event.receivedAt.rfc3339),
+            (eventID, event.eventID), (revision, event.revision),
+        ] + provenance
+    }
+}

@@ -17,11 +17,7 @@ public struct EventPublisher: Sendable {
     /// `sourceName`: the configured source it came from (header `source_name`, what a replay maps with).
     public func publishAccepted(raw: [UInt8], event: CallEvent, route: String, sourceName: String,
                                 completion: @escaping @Sendable (Result<Void, KafkaError>) -> Void) {
-        let headers = [
-            (RecordHeader.source, event.content.source), (RecordHeader.route, route),
-            (RecordHeader.receivedAt, event.receivedAt.rfc3339), (RecordHeader.eventID, event.eventID),
-            (RecordHeader.sourceName, sourceName), (RecordHeader.revision, event.revision),
-        ]
+        let headers = RecordHeader.raw(for: event, route: route, provenance: [(RecordHeader.sourceName, sourceName)])
         let key = Array(event.eventID.utf8)
         let join = Join(parts: 2, completion: completion)
         // The CallEvent first: if it cannot be queued (a full producer queue, or the embedded

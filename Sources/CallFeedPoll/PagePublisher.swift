@@ -35,11 +35,8 @@ struct PagePublisher: Sendable {
         for (event, raw) in events {
             let key = Array(event.eventID.utf8)
             messages.append(Message(topic: topics.calls, key: key, value: event.jsonBytes(), headers: [(RecordHeader.source, vendor)]))
-            messages.append(Message(topic: topics.raw, key: key, value: raw, headers: [
-                (RecordHeader.source, vendor), (RecordHeader.route, route),
-                (RecordHeader.receivedAt, event.receivedAt.rfc3339), (RecordHeader.eventID, event.eventID),
-                (RecordHeader.revision, event.revision),
-            ] + provenance))
+            messages.append(Message(topic: topics.raw, key: key, value: raw,
+                                    headers: RecordHeader.raw(for: event, route: route, provenance: provenance)))
         }
         try send(messages + deadLetters(rejected, vendor: vendor, route: route, provenance: provenance))
     }

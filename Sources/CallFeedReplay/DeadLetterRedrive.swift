@@ -83,21 +83,17 @@ public final class DeadLetterRedrive {
                     progress: (ReplayProgress) -> Void = { _ in },
                     outcome: (RedriveOutcome) -> Void = { _ in }) throws(ReplayError) -> RedriveSummary {
         let topic = topics.deadLetters
-        var start: [Int32: Int64] = [:], end: [Int32: Int64] = [:]
-        do {
-            guard let count = try consumer.partitionCount(of: topic) else { throw ReplayError("topic \(topic) does not exist") }
-            let partitions = Array(0..<count)
-            end = try consumer.endOffsets(topic: topic, partitions: partitions)
-            start = try consumer.startOffsets(topic: topic, partitions: partitions)
-            if !fromStart {
-                for (p, offset) in try consumer.committed(topic: topic, partitions: partitions) where offset >= 0 {
-                    start[p] = max(start[p] ?? 0, min(offset, end[p] ?? offset))
-                }
+        var (start, end) = try TopicScan(consumer: consumer, topic: topic).bounds()
+        if !fromStart {
+            let committed: [Int32: Int64]
+            do {
+                committed = try consumer.committed(topic: topic, partitions: Array(end.keys))
+            } catch {
+                throw ReplayError("cannot read the redrive's position in \(topic): \(error)")
             }
-        } catch let error as ReplayError {
-            throw error
-        } catch {
-            throw ReplayError("cannot read the offsets of \(topic): \(error)")
+            for (p, offset) in committed where offset >= 0 {
+                start[p] = max(start[p] ?? 0, min(offset, end[p] ?? offset))
+            }
         }
         let total = start.keys.reduce(0) { $0 + Int(max(0, end[$1]! - start[$1]!)) }
         var summary = RedriveSummary()
@@ -172,14 +168,10 @@ public final class DeadLetterRedrive {
                 if let producer {
                     let key = Array(event.eventID.utf8)
                     acks.produce(producer, topic: topics.calls, key: key, value: event.jsonBytes(), headers: [(RecordHeader.source, content.source)])
-                    var raw = [
-                        (RecordHeader.source, content.source), (RecordHeader.route, record.route),
-                        (RecordHeader.receivedAt, event.receivedAt.rfc3339), (RecordHeader.eventID, event.eventID),
-                        (RecordHeader.revision, event.revision),
-                    ]
-                    if let name = record.sourceName { raw.append((RecordHeader.sourceName, name)) }
-                    if let account = record.account { raw.append((RecordHeader.account, account)) }
-                    acks.produce(producer, topic: topics.raw, key: key, value: message.value, headers: raw)
+                    let provenance = [(RecordHeader.sourceName, record.sourceName), (RecordHeader.account, record.account)]
+                        .compactMap { name, value in value.map { (name, $0) } }
+                    acks.produce(producer, topic: topics.raw, key: key, value: message.value,
+                                 headers: RecordHeader.raw(for: event, route: record.route, provenance: provenance))
                 }
                 return .redriven(record, "event \(event.eventID) revision \(event.revision.prefix(12))")
             }

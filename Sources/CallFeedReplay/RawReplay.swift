@@ -198,21 +198,17 @@ public final class RawReplay {
 
     /// First offset at `since` and the end, per partition.
     func range(_ topic: String, since: Timestamp) throws(ReplayError) -> (start: [Int32: Int64], end: [Int32: Int64]) {
+        let scan = TopicScan(consumer: consumer, topic: topic)
+        let (low, end) = try scan.bounds()
+        // Seek a little earlier than asked: producers' clocks differ, and the records are
+        // selected by their own received_at anyway.
+        let seek = since.millisecondsSinceEpoch - Self.seekMarginMilliseconds
+        let answer: [Int32: Int64?]
         do {
-            guard let count = try consumer.partitionCount(of: topic) else { throw ReplayError("topic \(topic) does not exist") }
-            let partitions = Array(0..<count)
-            let end = try consumer.endOffsets(topic: topic, partitions: partitions)
-            let low = try consumer.startOffsets(topic: topic, partitions: partitions)
-            // Seek a little earlier than asked: producers' clocks differ, and the records are
-            // selected by their own received_at anyway.
-            let seek = since.millisecondsSinceEpoch - Self.seekMarginMilliseconds
-            let answer = try consumer.offsets(topic: topic, partitions: partitions, atOrAfter: seek)
-            let start = try TopicScan(consumer: consumer, topic: topic).firstOffsets(atOrAfter: seek, brokerAnswer: answer, low: low, high: end)
-            return (start, end)
-        } catch let error as ReplayError {
-            throw error
+            answer = try consumer.offsets(topic: topic, partitions: Array(end.keys), atOrAfter: seek)
         } catch {
-            throw ReplayError("cannot read the offsets of \(topic): \(error)")
+            answer = [:]  // no answer: the search below finds it
         }
+        return (try scan.firstOffsets(atOrAfter: seek, brokerAnswer: answer, low: low, high: end), end)
     }
 }

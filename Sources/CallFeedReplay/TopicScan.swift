@@ -46,6 +46,19 @@ struct TopicScan {
 }
 
 extension TopicScan {
+    /// The low and high watermark of every partition of the topic.
+    func bounds() throws(ReplayError) -> (low: [Int32: Int64], high: [Int32: Int64]) {
+        do {
+            guard let count = try consumer.partitionCount(of: topic) else { throw ReplayError("topic \(topic) does not exist") }
+            let marks = try consumer.watermarks(topic: topic, partitions: Array(0..<count))
+            return (marks.mapValues(\.low), marks.mapValues(\.high))
+        } catch let error as ReplayError {
+            throw error
+        } catch {
+            throw ReplayError("cannot read the offsets of \(topic): \(error)")
+        }
+    }
+
     /// The message at `offset` of `partition` (nil when it is gone or past the end).
     func message(partition: Int32, at offset: Int64) throws(ReplayError) -> KafkaMessage? {
         var found: KafkaMessage?
@@ -72,7 +85,7 @@ extension TopicScan {
     /// wrong, docs/reliability.md) the offset is found by a binary search over the partition,
     /// reading one message per step. Timestamps need not be strictly ordered for the result to be
     /// useful: callers seek earlier than they need and filter by the records' own times.
-    func firstOffsets(atOrAfter timestampMilliseconds: Int64, brokerAnswer: [Int32: Int64],
+    func firstOffsets(atOrAfter timestampMilliseconds: Int64, brokerAnswer: [Int32: Int64?],
                       low: [Int32: Int64], high: [Int32: Int64]) throws(ReplayError) -> [Int32: Int64] {
         var result: [Int32: Int64] = [:]
         for (partition, end) in high {
@@ -80,7 +93,8 @@ extension TopicScan {
             func isAfter(_ offset: Int64) throws(ReplayError) -> Bool? {
                 try message(partition: partition, at: offset).map { ($0.timestampMilliseconds ?? 0) >= timestampMilliseconds }
             }
-            if let answer = brokerAnswer[partition], answer >= start, answer <= end {
+            // No message at or after the time: the answer is the end.
+            if let reply = brokerAnswer[partition], case let answer = reply ?? end, answer >= start, answer <= end {
                 var consistent = true
                 if answer > start, try isAfter(answer - 1) != false { consistent = false }
                 if consistent, answer < end, try isAfter(answer) != true { consistent = false }

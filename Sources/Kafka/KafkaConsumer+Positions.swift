@@ -50,34 +50,21 @@ extension KafkaConsumer {
         return nil
     }
 
-    /// The low watermark (oldest offset still kept) of each of `partitions`.
-    public func startOffsets(topic: String, partitions: [Int32], timeoutMilliseconds: Int32 = 5_000) throws(KafkaError) -> [Int32: Int64] {
-        var result: [Int32: Int64] = [:]
-        for partition in partitions {
-            var low: Int64 = 0, high: Int64 = 0
-            let err = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, timeoutMilliseconds)
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "start offset of \(topic)/\(partition)") }
-            result[partition] = low
-        }
-        return result
-    }
-
     /// For each of `partitions`, the offset of the first message whose timestamp is at or after
-    /// `timestampMilliseconds`; the partition's end offset when there is none.
+    /// `timestampMilliseconds` (ListOffsets by time); nil when the broker says there is none.
     public func offsets(topic: String, partitions: [Int32], atOrAfter timestampMilliseconds: Int64,
-                        timeoutMilliseconds: Int32 = 5_000) throws(KafkaError) -> [Int32: Int64] {
+                        timeoutMilliseconds: Int32 = 5_000) throws(KafkaError) -> [Int32: Int64?] {
         let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for p in partitions { rd_kafka_topic_partition_list_add(list, topic, p)?.pointee.offset = timestampMilliseconds }
         let err = rd_kafka_offsets_for_times(handle, list, timeoutMilliseconds)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { throw KafkaError(err, context: "offsets for times of \(topic)") }
-        let ends = try endOffsets(topic: topic, partitions: partitions, timeoutMilliseconds: timeoutMilliseconds)
-        var result: [Int32: Int64] = [:]
+        var result: [Int32: Int64?] = [:]
         for i in 0..<Int(list.pointee.cnt) {
             let e = list.pointee.elems[i]
             guard e.err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(e.err, context: "offset for time of \(topic)/\(e.partition)") }
             // -1 (RD_KAFKA_OFFSET_END): no message at or after the time.
-            result[e.partition] = e.offset >= 0 ? e.offset : ends[e.partition] ?? 0
+            result[e.partition] = e.offset >= 0 ? e.offset : nil
         }
         return result
     }

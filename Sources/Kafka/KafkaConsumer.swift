@@ -83,12 +83,18 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// The end offset (high watermark: the offset the next message will get) of each of
     /// `partitions` of `topic`, asked of the partition leaders.
     public func endOffsets(topic: String, partitions: [Int32], timeoutMilliseconds: Int32 = 5_000) throws(KafkaError) -> [Int32: Int64] {
-        var result: [Int32: Int64] = [:]
+        try watermarks(topic: topic, partitions: partitions, timeoutMilliseconds: timeoutMilliseconds).mapValues(\.high)
+    }
+
+    /// The low (oldest kept) and high (next to be written) offsets of each of `partitions`.
+    public func watermarks(topic: String, partitions: [Int32],
+                           timeoutMilliseconds: Int32 = 5_000) throws(KafkaError) -> [Int32: (low: Int64, high: Int64)] {
+        var result: [Int32: (low: Int64, high: Int64)] = [:]
         for partition in partitions {
             var low: Int64 = 0, high: Int64 = 0
-            let err = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, Int32(timeoutMilliseconds))
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "end offset of \(topic)/\(partition)") }
-            result[partition] = high
+            let err = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, timeoutMilliseconds)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "watermarks of \(topic)/\(partition)") }
+            result[partition] = (low, high)
         }
         return result
     }
