@@ -69,6 +69,9 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
 
+        // MARK: Vendor databases read directly (Genius on PostgreSQL, MarketSharp's SQL Server dialect)
+        .target(name: "CallFeedSQLPoll", dependencies: ["CallFeedCore", "CallFeedVendors", "CallFeedPoll", "HTTPClient", "Warehouse", "WarehousePostgres"]),
+
         // MARK: Operator's repairs: replay the raw topic, redrive dead letters (`callfeed replay`)
         .target(name: "CallFeedReplay", dependencies: [
             "CallFeedCore", "Kafka", .product(name: "Logging", package: "swift-log"),
@@ -81,7 +84,7 @@ let package = Package(
 
         // MARK: Configuration, lifecycle and the builders the executables call
         .target(name: "CallFeedApp", dependencies: [
-            "CallFeedIngest", "CallFeedLoad", "CallFeedPoll", "CallFeedReplay", "Kafka", "Warehouse", "HTTPServer", "VendorSandbox",
+            "CallFeedIngest", "CallFeedLoad", "CallFeedPoll", "CallFeedSQLPoll", "CallFeedReplay", "Kafka", "Warehouse", "HTTPServer", "VendorSandbox",
             "WarehousePostgres", "WarehouseClickHouse", "WarehouseBigQuery",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
@@ -129,8 +132,11 @@ let package = Package(
         .testTarget(name: "VendorSandboxTests", dependencies: ["VendorSandbox", "HTTPClient", "HTTPServer", "CallFeedCore"]),
         .testTarget(name: "CallFeedIntegrationTests", dependencies: [
             "CallFeedApp", "CallFeedIngest", "CallFeedLoad", "CallFeedCore", "Kafka", "Warehouse", "HTTPClient",
-            "CallFeedTestSupport", "CallFeedPoll", "CallFeedReplay", "VendorSandbox", "WarehousePostgres",
+            "CallFeedTestSupport", "CallFeedPoll", "CallFeedSQLPoll", "CallFeedReplay", "VendorSandbox", "WarehousePostgres",
         ]),
+        // Vendor databases: the keyset SQL text per dialect and the cell types (the Genius poller
+        // against a real PostgreSQL is in CallFeedIntegrationTests/GeniusPollerTests).
+        .testTarget(name: "SQLSourceTests", dependencies: ["CallFeedSQLPoll", "CallFeedPoll", "CallFeedCore"]),
         // The fault suite: the real executables as processes, a mock Kafka cluster in its own
         // process (`callfeed mock-kafka`), a real PostgreSQL, faults injected while data flows.
         .testTarget(name: "FaultTests", dependencies: [

@@ -35,6 +35,7 @@ extension CallFeedConfiguration {
             if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "five9") }
             sources.five9.append(source)
         }
+        try decodeSQLSources(m)
     }
 
     /// Five9's data centres (vendors/five9.md §1).
@@ -90,6 +91,7 @@ extension CallFeedConfiguration {
             }
             try poll.validate(path: "\(path).poll")
         }
+        try validateSQLSources()
     }
 
     var moreSourcesSummary: [String] {
@@ -105,6 +107,7 @@ extension CallFeedConfiguration {
                 lines.append("  poll: \(p.summary) passcode=*** region=\(p.region) event_name=\(p.eventName) dates=\(p.startDate ?? "start")..\(p.endDate ?? "today") batch_size=\(p.batchSize)")
             }
         }
+        lines += sqlSourcesSummary
         for s in sources.five9 {
             lines.append("source five9 \(s.name): domain=\(s.domain) default_country=\(s.defaultCountry)")
             if let p = s.poll {

@@ -172,6 +172,7 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var hubspot: [HubSpotSource] = []
         public var clevertap: [CleverTapSource] = []
         public var five9: [Five9Source] = []
+        public var genius: [GeniusSource] = []
     }
 
     /// HubSpot (vendors/hubspot.md): calls through the CRM search API, CRM objects as entity lists.

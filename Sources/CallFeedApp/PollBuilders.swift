@@ -1,5 +1,6 @@
 import CallFeedCore
 import CallFeedPoll
+import CallFeedSQLPoll
 import Foundation
 import HTTPClient
 import Kafka
@@ -66,6 +67,7 @@ enum EntityCatalog {
         "hubspot": HubSpotEntityStream.standardNames,
         "clevertap": ["profiles"],
         "five9": [],
+        "genius": GeniusTables.names,
     ]
     static let defaults: [String: [String]] = [
         "ctm": ["accounts"],
@@ -75,10 +77,12 @@ enum EntityCatalog {
         "hubspot": HubSpotEntityStream.standardNames,
         "clevertap": ["profiles"],
         "five9": [],
+        "genius": GeniusTables.names,
     ]
 
     /// Vendors whose lists also take names outside `available` (HubSpot custom objects).
-    static let acceptsCustomObjects: Set<String> = ["hubspot"]
+    /// HubSpot custom objects; Genius tables added under `tables:`.
+    static let acceptsCustomObjects: Set<String> = ["hubspot", "genius"]
 
     static func names(_ poll: CallFeedConfiguration.PollSource, vendor: String) -> [String] {
         poll.entities ?? defaults[vendor] ?? []
@@ -129,7 +133,7 @@ extension Builders {
             // JustCall: by plan, 30-90/minute; the lowest unless configured, and its X-Rate-Limit-* headers slow us further.
             result.append(.init(source: source, entityStreams: streams, poll: p, defaultLimits: [.perMinute(30)]))
         }
-        return result + morePollSources(config, store: store)
+        return result + morePollSources(config, store: store) + sqlPollSources(config)
     }
 
     public static func openState(_ config: CallFeedConfiguration) throws(WarehouseError) -> StateStore {

@@ -5,15 +5,17 @@ import Warehouse
 /// One libpq connection: statements with text parameters, results as text, `COPY … FROM STDIN`, and
 /// every failure turned into a ``WarehouseError`` (``PostgresErrors``).
 ///
+/// Package-wide: the sink writes through it, and the Genius source (CallFeedSQLPoll) reads through it.
+///
 /// - Important: Not `Sendable`; libpq connections are used from one thread at a time.
-final class PostgresConnection {
+package final class PostgresConnection {
     private var handle: OpaquePointer?
     /// The connection string, kept for ``reconnect()``. Never logged: it may hold a password.
     private let conninfo: String
 
     /// Connects, failing with a transient error if the server cannot be reached.
     /// - Parameter conninfo: A libpq connection string (`host=… dbname=…`) or URI (`postgresql://…`).
-    init(conninfo: String) throws(WarehouseError) {
+    package init(conninfo: String) throws(WarehouseError) {
         self.conninfo = conninfo
         handle = PQconnectdb(conninfo)
         guard let handle, PQstatus(handle) == CONNECTION_OK else {
@@ -27,7 +29,7 @@ final class PostgresConnection {
     deinit { close() }
 
     /// Whether the connection is open and usable (false after the server went away).
-    var isHealthy: Bool {
+    package var isHealthy: Bool {
         guard let handle else { return false }
         return PQstatus(handle) == CONNECTION_OK
     }
@@ -40,13 +42,13 @@ final class PostgresConnection {
     }
 
     /// Closes the connection. Idempotent.
-    func close() {
+    package func close() {
         PQfinish(handle)
         handle = nil
     }
 
     /// Runs one or more statements without parameters (`BEGIN`, DDL, `SET`).
-    func execute(_ sql: String) throws(WarehouseError) {
+    package func execute(_ sql: String) throws(WarehouseError) {
         let result = PQexec(try open(), sql)
         defer { PQclear(result) }
         try check(result, doing: sql)
@@ -56,7 +58,7 @@ final class PostgresConnection {
     /// - Returns: The rows, each column as text or `nil` for `NULL`, and the affected-row count of
     ///   an `INSERT`/`UPDATE`/`DELETE` (0 for other statements).
     @discardableResult
-    func query(_ sql: String, _ parameters: [String?] = []) throws(WarehouseError) -> PostgresResult {
+    package func query(_ sql: String, _ parameters: [String?] = []) throws(WarehouseError) -> PostgresResult {
         let connection = try open()
         let result: OpaquePointer? = withCStrings(parameters) { pointers in
             PQexecParams(connection, sql, Int32(parameters.count), nil, pointers, nil, nil, 0)
@@ -76,7 +78,8 @@ final class PostgresConnection {
             rows.append(values)
         }
         let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
-        return PostgresResult(rows: rows, affectedRows: affected)
+        let columns = (0..<fields).map { PostgresResult.Column(name: String(cString: PQfname(result, $0)), typeOID: UInt32(PQftype(result, $0))) }
+        return PostgresResult(rows: rows, affectedRows: affected, columns: columns)
     }
 
     /// `COPY <target> FROM STDIN` with `data` in COPY's text format (``CopyText``).
@@ -141,10 +144,16 @@ final class PostgresConnection {
     }
 }
 
-/// Rows of a query, as text, and the affected-row count of a data-changing statement.
-struct PostgresResult {
-    var rows: [[String?]]
-    var affectedRows: Int
+/// Rows of a query, as text, the affected-row count of a data-changing statement, and each
+/// column's name and type (the `pg_type` OID: 23 int4, 1114 timestamp, …).
+package struct PostgresResult {
+    package struct Column: Sendable, Equatable {
+        package var name: String
+        package var typeOID: UInt32
+    }
+    package var rows: [[String?]]
+    package var affectedRows: Int
+    package var columns: [Column] = []
 }
 
 /// Calls `body` with a C array of NUL-terminated copies of `strings` (`nil` stays a null pointer).
