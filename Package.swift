@@ -38,6 +38,8 @@ let package = Package(
         .target(name: "Kafka", dependencies: ["CRdKafka", "CShims"]),
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "CShims"]),
         .target(name: "HTTPClient", dependencies: ["CCurl", "CShims"]),
+        // AWS Signature Version 4 (SalesPro's Athena), proven against AWS's published test suite.
+        .target(name: "AWSSigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Warehouse", dependencies: ["CSQLite", "CShims", "CallFeedCore"]),
 
         // MARK: Production warehouses: the same WarehouseSink contract over each server's own protocol
@@ -129,6 +131,7 @@ let package = Package(
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTPServer", "HTTPClient"]),
+        .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4"]),
         .testTarget(name: "VendorSandboxTests", dependencies: ["VendorSandbox", "HTTPClient", "HTTPServer", "CallFeedCore"]),
         .testTarget(name: "CallFeedIntegrationTests", dependencies: [
             "CallFeedApp", "CallFeedIngest", "CallFeedLoad", "CallFeedCore", "Kafka", "Warehouse", "HTTPClient",
