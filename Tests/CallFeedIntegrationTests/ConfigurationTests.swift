@@ -1,6 +1,7 @@
 import CallFeedApp
 import CallFeedIngest
 import CallFeedPoll
+import CallFeedSQLPoll
 import Foundation
 import Testing
 
@@ -37,7 +38,10 @@ import Testing
             "JUSTCALL_API_KEY": "jc-key", "JUSTCALL_API_SECRET": "jc-secret", "HUBSPOT_ACCESS_TOKEN": "hs-token",
             "HUBSPOT_CLIENT_SECRET": "hs-client-secret",
             "CLEVERTAP_PASSCODE": "ct-pass", "FIVE9_USERNAME": "f9-user", "FIVE9_PASSWORD": "f9-pass",
+            "GENIUS_DATABASE_URL": "postgresql://reader:g-pass@genius-db/genius",
         ])
+        #expect(config.sources.genius.first?.tableMap.first { $0.entity == "contacts" }?.key == ["contact_id"])
+        #expect(!config.redactedSummary.contains("g-pass"))
         #expect(config.sources.ctm.first?.poll?.entities == ["accounts"])
         #expect(config.sources.hubspot.first?.poll?.accessToken == "hs-token")
         #expect(config.sources.hubspot.first?.poll?.entities?.contains("genius_users") == true)
@@ -107,6 +111,33 @@ import Testing
         #expect(check(f9 + ", report_time_zone: Pacific}\n") == "sources.five9[0].poll.report_time_zone Pacific is not an IANA time zone")
         #expect(check(f9 + ", run_report_limits: [lots]}\n") == "sources.five9[0].poll.run_report_limits entry lots must look like 16/minute")
         #expect(check("  five9:\n    - poll: {username: u, password: p}\n")?.hasPrefix("sources.five9[0].domain is required") == true)
+    }
+
+    /// Genius: the URL from the environment, the table map merged over the defaults, names that
+    /// could be SQL refused, and `poll.entities` limited to known or added tables.
+    @Test func geniusSourcesMapTablesAndRefuseSQLInNames() throws {
+        func parse(_ yaml: String) throws -> CallFeedConfiguration {
+            try CallFeedConfiguration.parse("sources:\n  genius:\n" + yaml, environment: ["GENIUS_DATABASE_URL": "host=db dbname=genius"])
+        }
+        func check(_ yaml: String) -> String? { reason { _ = try parse(yaml) } }
+        let base = "    - url: ${GENIUS_DATABASE_URL}\n      poll: {interval_seconds: 300"
+        let config = try parse(base + ", entities: [leads, invoices]}\n      time_zone: America/Chicago\n      tables:\n"
+            + "        leads: {table: crm.lead, key: [id], modified: updated_at}\n        invoices: {table: invoice, key: [invoice_no], modified: none}\n")
+        let genius = try #require(config.sources.genius.first)
+        #expect(genius.url == "host=db dbname=genius")
+        #expect(genius.tableMap.map(\.entity) == ["leads", "prospects", "appointments", "users", "divisions", "contacts", "division_groups", "invoices"])
+        #expect(genius.tableMap[0] == SQLTable(entity: "leads", table: "crm.lead", key: ["id"], modified: "updated_at"))
+        #expect(genius.tableMap.last == SQLTable(entity: "invoices", table: "invoice", key: ["invoice_no"], modified: nil))
+        let streams = try #require(Builders.pollSources(config).first { $0.vendor == "genius" }).entityStreams
+        #expect(streams.map(\.entity) == ["leads", "invoices"])
+        #expect(streams.map(\.isIncremental) == [true, false])
+        #expect(config.redactedSummary.contains("table leads: crm.lead key=id modified=updated_at"))
+        #expect(!config.redactedSummary.contains("dbname=genius"), "the URL (it may hold a password) is not shown")
+        #expect(check("    - poll: {interval_seconds: 300}\n")?.hasPrefix("sources.genius[0].url is required") == true)
+        #expect(check(base + "}\n      tables:\n        leads: {table: \"leads; DROP TABLE x\"}\n")?
+            .hasPrefix("sources.genius[0].tables: leads: table \"leads; DROP TABLE x\" must be a name or schema.name") == true)
+        #expect(check(base + ", entities: [invoices]}\n")?.hasPrefix("sources.genius[0].poll.entities: no table invoices") == true)
+        #expect(check(base + "}\n      time_zone: Central\n") == "sources.genius[0].time_zone Central is not an IANA time zone")
     }
 
     @Test func missingVariableIsNamedWithItsKey() {
