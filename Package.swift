@@ -72,7 +72,7 @@ let package = Package(
         ]),
 
         // MARK: Vendor databases read directly (Genius on PostgreSQL, MarketSharp's SQL Server dialect)
-        .target(name: "CallFeedSQLPoll", dependencies: ["CallFeedCore", "CallFeedVendors", "CallFeedPoll", "HTTPClient", "Warehouse", "WarehousePostgres"]),
+        .target(name: "CallFeedSQLPoll", dependencies: ["AWSSigV4", "CallFeedCore", "CallFeedVendors", "CallFeedPoll", "HTTPClient", "Warehouse", "WarehousePostgres"]),
 
         // MARK: Operator's repairs: replay the raw topic, redrive dead letters (`callfeed replay`)
         .target(name: "CallFeedReplay", dependencies: [
@@ -81,7 +81,7 @@ let package = Package(
 
         // MARK: Vendor APIs played by our own server (tests, `callfeed dev --sandbox`)
         .target(name: "VendorSandbox", dependencies: [
-            "CallFeedCore", "HTTPServer", "HTTPClient", .product(name: "Crypto", package: "swift-crypto"),
+            "AWSSigV4", "CallFeedCore", "HTTPServer", "HTTPClient", .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
         // MARK: Configuration, lifecycle and the builders the executables call
@@ -135,7 +135,7 @@ let package = Package(
         .testTarget(name: "VendorSandboxTests", dependencies: ["VendorSandbox", "HTTPClient", "HTTPServer", "CallFeedCore"]),
         .testTarget(name: "CallFeedIntegrationTests", dependencies: [
             "CallFeedApp", "CallFeedIngest", "CallFeedLoad", "CallFeedCore", "Kafka", "Warehouse", "HTTPClient",
-            "CallFeedTestSupport", "CallFeedPoll", "CallFeedSQLPoll", "CallFeedReplay", "VendorSandbox", "WarehousePostgres",
+            "CallFeedTestSupport", "CallFeedPoll", "CallFeedSQLPoll", "CallFeedReplay", "VendorSandbox", "WarehousePostgres", "AWSSigV4",
         ]),
         // Vendor databases: the keyset SQL text per dialect and the cell types (the Genius poller
         // against a real PostgreSQL is in CallFeedIntegrationTests/GeniusPollerTests).

@@ -71,6 +71,11 @@ public struct SQLEntityStream: EntityStream {
     }
 
     public func object(from record: JSONValue, account: String?) throws(MappingError) -> EntityObject {
+        try Self.object(from: record, table: table)
+    }
+
+    /// A row as an entity: id = the key columns joined by `/`, `source_updated_at` = the modified column.
+    static func object(from record: JSONValue, table: SQLTable) throws(MappingError) -> EntityObject {
         var parts: [String] = []
         for column in table.key {
             guard let text = record[column]?.text, !text.isEmpty else { throw MappingError(reason: "row has no \(column) (the key)") }

@@ -31,6 +31,22 @@ public enum SQLColumnType: Sendable, Equatable {
         }
     }
 
+    /// Athena's (Trino's) type names as GetQueryResults' `ColumnInfo.Type` gives them.
+    public static func athena(typeName: String) -> SQLColumnType {
+        let base = typeName.lowercased().split(separator: "(").first.map(String.init) ?? ""
+        switch base {
+        case "boolean": return .bool
+        case "tinyint", "smallint", "integer", "int", "bigint": return .integer
+        case "real", "float", "double": return .float
+        case "decimal": return .decimal
+        case "timestamp": return typeName.lowercased().contains("with time zone") ? .zonedDateTime : .localDateTime
+        case "date": return .date
+        case "json": return .json
+        case "varbinary": return .bytes
+        default: return .text
+        }
+    }
+
     /// SQL Server's type names (as `sys.types` and TDS column metadata name them).
     public static func sqlServer(typeName: String) -> SQLColumnType {
         switch typeName.lowercased() {
