@@ -86,7 +86,7 @@ let package = Package(
 
         // MARK: Configuration, lifecycle and the builders the executables call
         .target(name: "CallFeedApp", dependencies: [
-            "CallFeedIngest", "CallFeedLoad", "CallFeedPoll", "CallFeedSQLPoll", "CallFeedReplay", "Kafka", "Warehouse", "HTTPServer", "VendorSandbox",
+            "AWSSigV4", "CallFeedIngest", "CallFeedLoad", "CallFeedPoll", "CallFeedSQLPoll", "CallFeedReplay", "Kafka", "Warehouse", "HTTPServer", "VendorSandbox",
             "WarehousePostgres", "WarehouseClickHouse", "WarehouseBigQuery",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),

@@ -173,6 +173,7 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var clevertap: [CleverTapSource] = []
         public var five9: [Five9Source] = []
         public var genius: [GeniusSource] = []
+        public var salespro: [SalesProSource] = []
     }
 
     /// HubSpot (vendors/hubspot.md): calls through the CRM search API, CRM objects as entity lists.

@@ -1,4 +1,6 @@
+import AWSSigV4
 import CallFeedPoll
+import HTTPClient
 import CallFeedSQLPoll
 import Foundation
 
@@ -10,7 +12,23 @@ extension Builders {
         config.sources.genius.compactMap { s in
             guard let p = s.poll else { return nil }
             return ConfiguredPollSource(name: s.name, vendor: GeniusTables.vendor, entityStreams: geniusStreams(s, poll: p), poll: p, defaultLimits: [])
+        } + config.sources.salespro.compactMap { s in
+            guard let p = s.poll else { return nil }
+            // Athena's StartQueryExecution quota is a few per second per account; GetQueryExecution
+            // polling is the most frequent call. 5/s stays well inside (docs/pollers-salespro.md).
+            return ConfiguredPollSource(name: s.name, vendor: SalesProAthenaStream.vendor, entityStreams: salesProStreams(s, poll: p), poll: p,
+                                        defaultLimits: [RateLimiter.Window(limit: 5, period: .seconds(1))])
         }
+    }
+
+    static func salesProStreams(_ s: CallFeedConfiguration.SalesProSource, poll p: CallFeedConfiguration.PollSource) -> [SalesProAthenaStream] {
+        let athena = AthenaClient(region: s.region, endpoint: s.endpoint ?? p.baseURL,
+                                  credentials: AWSCredentials(accessKeyID: s.accessKeyID, secretAccessKey: s.secretAccessKey,
+                                                              sessionToken: s.sessionToken.isEmpty ? nil : s.sessionToken),
+                                  database: s.database, workGroup: s.workGroup, outputLocation: s.outputLocation.isEmpty ? nil : s.outputLocation,
+                                  queryTimeout: .seconds(s.queryTimeoutSeconds), maxThrottleRetries: max(p.maxRetries, 5))
+        let selected = p.entities ?? SalesProAthenaStream.defaults.map(\.entity)
+        return s.tableMap.filter { selected.contains($0.entity) }.map { SalesProAthenaStream(table: $0, athena: athena, pageSize: s.pageSize) }
     }
 
     static func geniusStreams(_ s: CallFeedConfiguration.GeniusSource, poll p: CallFeedConfiguration.PollSource) -> [SQLEntityStream] {

@@ -68,6 +68,7 @@ enum EntityCatalog {
         "clevertap": ["profiles"],
         "five9": [],
         "genius": GeniusTables.names,
+        "salespro": SalesProAthenaStream.defaults.map(\.entity),
     ]
     static let defaults: [String: [String]] = [
         "ctm": ["accounts"],
@@ -78,11 +79,12 @@ enum EntityCatalog {
         "clevertap": ["profiles"],
         "five9": [],
         "genius": GeniusTables.names,
+        "salespro": SalesProAthenaStream.defaults.map(\.entity),
     ]
 
     /// Vendors whose lists also take names outside `available` (HubSpot custom objects).
     /// HubSpot custom objects; Genius tables added under `tables:`.
-    static let acceptsCustomObjects: Set<String> = ["hubspot", "genius"]
+    static let acceptsCustomObjects: Set<String> = ["hubspot", "genius", "salespro"]
 
     static func names(_ poll: CallFeedConfiguration.PollSource, vendor: String) -> [String] {
         poll.entities ?? defaults[vendor] ?? []

@@ -1,3 +1,4 @@
+import AWSSigV4
 import CallFeedApp
 import CallFeedIngest
 import CallFeedPoll
@@ -39,7 +40,10 @@ import Testing
             "HUBSPOT_CLIENT_SECRET": "hs-client-secret",
             "CLEVERTAP_PASSCODE": "ct-pass", "FIVE9_USERNAME": "f9-user", "FIVE9_PASSWORD": "f9-pass",
             "GENIUS_DATABASE_URL": "postgresql://reader:g-pass@genius-db/genius",
+            "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEKEY", "AWS_SECRET_ACCESS_KEY": "aws-secret",
         ])
+        #expect(config.sources.salespro.first?.database == "salespro")
+        #expect(!config.redactedSummary.contains("aws-secret"))
         #expect(config.sources.genius.first?.tableMap.first { $0.entity == "contacts" }?.key == ["contact_id"])
         #expect(!config.redactedSummary.contains("g-pass"))
         #expect(config.sources.ctm.first?.poll?.entities == ["accounts"])
@@ -59,7 +63,7 @@ import Testing
         #expect(config.sources.justcall.first?.webhookURL == "https://ingest.example.com/webhooks/justcall")
         #expect(Builders.makeRoutes(config).map(\.path).sorted() == ["/webhooks/callkeeper", "/webhooks/callrail", "/webhooks/ctm", "/webhooks/hubspot", "/webhooks/justcall"])
         #expect(Builders.pollSources(config).map { "\($0.vendor):\($0.source == nil ? "-" : "calls"):\($0.entityStreams.count)" }
-            == ["ctm:calls:1", "callkeeper:calls:0", "callrail:calls:6", "justcall:calls:5", "hubspot:calls:7", "clevertap:-:1", "five9:calls:0"])
+            == ["ctm:calls:1", "callkeeper:calls:0", "callrail:calls:6", "justcall:calls:5", "hubspot:calls:7", "clevertap:-:1", "five9:calls:0", "genius:-:7", "salespro:-:4"])
         for secret in ["cr-sign", "cr-key", "jc-key", "jc-secret"] { #expect(!config.redactedSummary.contains(secret)) }
         #expect(reason { _ = try CallFeedConfiguration.parse(text.replacingOccurrences(of: "entities: [accounts]", with: "entities: [accounts, trackers]"),
                                                              environment: ["CALLKEEPER_WEBHOOK_TOKEN": "t-0000000", "CTM_WEBHOOK_SECRET": "s",
@@ -138,6 +142,29 @@ import Testing
             .hasPrefix("sources.genius[0].tables: leads: table \"leads; DROP TABLE x\" must be a name or schema.name") == true)
         #expect(check(base + ", entities: [invoices]}\n")?.hasPrefix("sources.genius[0].poll.entities: no table invoices") == true)
         #expect(check(base + "}\n      time_zone: Central\n") == "sources.genius[0].time_zone Central is not an IANA time zone")
+    }
+
+    /// SalesPro: Athena settings, keys from the environment and never shown, the four default tables.
+    @Test func salesProSourcesNeedADatabaseAndKeys() throws {
+        let env = ["AWS_ACCESS_KEY_ID": "AKIAEXAMPLE123", "AWS_SECRET_ACCESS_KEY": "very-secret"]
+        func parse(_ yaml: String) throws -> CallFeedConfiguration { try CallFeedConfiguration.parse("sources:\n  salespro:\n" + yaml, environment: env) }
+        func check(_ yaml: String) -> String? { reason { _ = try parse(yaml) } }
+        let keys = "      access_key_id: ${AWS_ACCESS_KEY_ID}\n      secret_access_key: ${AWS_SECRET_ACCESS_KEY}\n"
+        let config = try parse("    - database: salespro_prod\n      region: eu-west-1\n" + keys
+            + "      tables: {estimates: {table: sp.estimate, key: [estimate_id]}}\n      poll: {interval_seconds: 3600}\n")
+        let source = try #require(config.sources.salespro.first)
+        #expect(source.tableMap.map(\.entity) == ["credit_applications", "customers", "estimates", "lead_results"])
+        #expect(source.tableMap[2] == SQLTable(entity: "estimates", table: "sp.estimate", key: ["estimate_id"], modified: "updated_at"))
+        let streams = try #require(Builders.pollSources(config).first { $0.vendor == "salespro" }).entityStreams
+        #expect(streams.count == 4)
+        let athena = try #require(streams.first as? SalesProAthenaStream).athena
+        #expect(athena.endpoint == "https://athena.eu-west-1.amazonaws.com")
+        #expect(athena.signer.service == "athena")
+        #expect(!config.redactedSummary.contains("very-secret"))
+        #expect(!config.redactedSummary.contains("AKIAEXAMPLE123"))
+        #expect(check("    - region: us-east-1\n" + keys + "      poll: {}\n")?.hasPrefix("sources.salespro[0].database is required") == true)
+        #expect(check("    - database: d\n      poll: {}\n")?.hasPrefix("sources.salespro[0].access_key_id and secret_access_key are required") == true)
+        #expect(check("    - database: d\n" + keys + "      page_size: 5000\n      poll: {}\n")?.contains("page_size 1 to 1000") == true)
     }
 
     @Test func missingVariableIsNamedWithItsKey() {
