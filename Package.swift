@@ -110,7 +110,7 @@ let package = Package(
         ]),
         // Hostile input: a seeded mutation fuzzer over every webhook and vendor page parser.
         .target(name: "CallFeedFuzz", dependencies: [
-            "CallFeedCore", "CallFeedVendors", "CallFeedIngest", "CallFeedPoll", "HTTPServer", "HTTPClient",
+            "AWSSigV4", "CallFeedCore", "CallFeedVendors", "CallFeedIngest", "CallFeedPoll", "CallFeedSQLPoll", "HTTPServer", "HTTPClient",
         ]),
         .executableTarget(name: "callfeed-fuzz", dependencies: [
             "CallFeedFuzz", .product(name: "ArgumentParser", package: "swift-argument-parser"),

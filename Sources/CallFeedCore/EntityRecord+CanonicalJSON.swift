@@ -15,6 +15,13 @@ extension JSONValue {
         String(decoding: canonicalJSONBytes, as: UTF8.self)
     }
 
+    /// The first `limit` characters of ``canonicalJSON``, for error messages: the same value always
+    /// reads the same (a dictionary's `description` follows its hash order, which differs between
+    /// runs and even between equal dictionaries).
+    public func excerpt(_ limit: Int = 200) -> String {
+        String(canonicalJSON.prefix(limit))
+    }
+
     /// ``canonicalJSON`` as UTF-8 bytes, written straight into a byte buffer (the raw and
     /// dead-letter topics carry these).
     public var canonicalJSONBytes: [UInt8] {

@@ -68,6 +68,11 @@ public enum FuzzSeeds {
             #"{"status":"fail","error":"Too many concurrent requests","code":429}"#,
         ],
         "page.five9.calls": five9PageSeeds,
+        // GetQueryResults: the header row first on the first page; NULL cells are {} (no VarCharValue).
+        "page.salespro.results": [
+            #"{"ResultSet":{"Rows":[{"Data":[{"VarCharValue":"id"},{"VarCharValue":"name"},{"VarCharValue":"credit_limit"},{"VarCharValue":"approved"},{"VarCharValue":"updated_at"}]},{"Data":[{"VarCharValue":"1001"},{"VarCharValue":"Pat Example"},{"VarCharValue":"4250.00"},{"VarCharValue":"true"},{"VarCharValue":"2024-05-14 18:40:03.087"}]},{"Data":[{"VarCharValue":"1002"},{},{"VarCharValue":"0.50"},{"VarCharValue":"false"},{"VarCharValue":"2024-05-14 18:45:40.000"}]}],"ResultSetMetadata":{"ColumnInfo":[{"CatalogName":"hive","Name":"id","Label":"id","Type":"varchar","Precision":2147483647,"Scale":0,"Nullable":"UNKNOWN","CaseSensitive":true},{"Name":"name","Type":"varchar"},{"Name":"credit_limit","Type":"decimal","Precision":10,"Scale":2},{"Name":"approved","Type":"boolean"},{"Name":"updated_at","Type":"timestamp","Precision":3}]}},"NextToken":"AYGVxZ2FtZXMtcmVzdWx0cy1wYWdlLTI=","UpdateCount":0}"#,
+            #"{"ResultSet":{"Rows":[{"Data":[{"VarCharValue":"id"},{"VarCharValue":"updated_at"}]}],"ResultSetMetadata":{"ColumnInfo":[{"Name":"id","Type":"varchar"},{"Name":"updated_at","Type":"timestamp"}]}},"UpdateCount":0}"#,
+        ],
         "xml": five9XMLSeeds,
         "csv": [five9CSV, five9TransferCSV, "\u{FEFF}a,\"b \"\"quoted\"\"\",\"line\r\nbreak\"\r\n,,\r\n\"\",x\r\n"],
         "mapping.five9": [

@@ -1,5 +1,7 @@
 import CallFeedCore
+import AWSSigV4
 import CallFeedPoll
+import CallFeedSQLPoll
 import CallFeedVendors
 import HTTPClient
 
@@ -88,9 +90,22 @@ enum PageTargets {
                 .init(body: "<ser:getReportResultCsv>", answer: five9Result(input)),
             ])
         })
+        // SalesPro's Athena: the query starts and succeeds (fixed answers), GetQueryResults answers the input.
+        let athena = AthenaClient(region: "us-east-1", endpoint: base, credentials: AWSCredentials(accessKeyID: "AKIDFUZZ", secretAccessKey: "secret"),
+                                  database: "salespro", pollInterval: .zero, maxThrottleRetries: 0)
+        let salesPro = SalesProAthenaStream(table: SalesProAthenaStream.defaults[1], athena: athena)
+        targets.append(entities("page.salespro.customers", "page.salespro.results", salesPro, box) { input, server in
+            server.serve([], routes: [
+                .init(body: "QueryString", answer: athenaStarted),
+                .init(body: "MaxResults", answer: input),
+                .init(body: "QueryExecutionId", answer: athenaSucceeded),
+            ])
+        })
         return targets
     }
 
+    static let athenaStarted = Array(#"{"QueryExecutionId":"a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"}"#.utf8)
+    static let athenaSucceeded = Array(#"{"QueryExecution":{"QueryExecutionId":"a1b2c3d4-5678-90ab-cdef-EXAMPLE11111","Status":{"State":"SUCCEEDED"}}}"#.utf8)
     static let hubSpotCatalogue = Array(#"{"results":[{"name":"name","type":"string"},{"name":"hs_lastmodifieddate","type":"datetime"}]}"#.utf8)
     static let cleverTapCursor = Array(#"{"status":"success","cursor":"AfljfgIJBgBnamF5Kz8NegcBAwxhbCQofz0JAAIMbm16AAECAAx6Y2w8KDxfBQZlNEZZAHxnYh44AAUCSA=="}"#.utf8)
     static let five9RunReport = Array(FuzzSeeds.five9Answer("runReport", "18f7a2b3c4d-18f6e5f4a00-18f73c1b7ff-9a8b7c6d").utf8)

@@ -63,7 +63,7 @@ public struct CTMCallSource: CallSource {
         let url = "\(baseURL)/api/v1/accounts/\(account)/\(callsPath)?start_date=\(Self.day(from))&end_date=\(Self.day(end))&page=\(number)&per_page=\(perPage)"
         let body = try getJSON(url, client: client)
         guard let calls = body["calls"]?.arrayValue else {
-            throw PollError(.vendor, "CTM answered without a `calls` list: \(String(describing: body).prefix(200))")
+            throw PollError(.vendor, "CTM answered without a `calls` list: \(body.excerpt())")
         }
         let totalPages = body["total_pages"]?.integer
         let hasNext = body["next_page"]?.text != nil

@@ -21,7 +21,7 @@ public struct CTMEntityStream: EntityStream {
         let path = kind == .accounts ? "accounts" : "accounts/\(account ?? "")/\(kind.rawValue)"
         let body = try calls.getJSON("\(calls.baseURL)/api/v1/\(path)?page=\(number)&per_page=\(calls.perPage)", client: client)
         guard let records = body[kind.rawValue]?.arrayValue else {
-            throw PollError(.vendor, "CTM answered without a `\(kind.rawValue)` list: \(String(describing: body).prefix(200))")
+            throw PollError(.vendor, "CTM answered without a `\(kind.rawValue)` list: \(body.excerpt())")
         }
         let last = body["next_page"]?.text == nil || (body["total_pages"]?.integer).map { Int64(number) >= $0 } ?? false
         return EntityPage(records: records, next: last ? nil : .number(number + 1))

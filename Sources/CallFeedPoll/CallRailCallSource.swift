@@ -76,7 +76,7 @@ public struct CallRailCallSource: CallSource {
         while true {
             let body = try getJSON(url("/v3/a.json", [("page", String(page)), ("per_page", String(perPage))]), client: client)
             guard let accounts = body["accounts"]?.arrayValue else {
-                throw PollError(.vendor, "CallRail answered without an `accounts` list: \(String(describing: body).prefix(200))")
+                throw PollError(.vendor, "CallRail answered without an `accounts` list: \(body.excerpt())")
             }
             // The dashboard's 9-digit id (what operators configure and webhooks are keyed by), else the masked id.
             ids += accounts.compactMap { $0["numeric_id"]?.text ?? $0["id"]?.text }
@@ -96,7 +96,7 @@ public struct CallRailCallSource: CallSource {
         }
         let body = try getJSON(url("/v3/a/\(VendorRequests.encode(account))/calls.json", query), client: client)
         guard let calls = body["calls"]?.arrayValue else {
-            throw PollError(.vendor, "CallRail answered without a `calls` list: \(String(describing: body).prefix(200))")
+            throw PollError(.vendor, "CallRail answered without a `calls` list: \(body.excerpt())")
         }
         switch pagination {
         case .numbered:

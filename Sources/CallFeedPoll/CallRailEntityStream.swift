@@ -60,7 +60,7 @@ public struct CallRailEntityStream: EntityStream {
         let path = "/v3/a/\(VendorRequests.encode(account))/\(kind.path).json"
         let body = try calls.getJSON(calls.url(path, query), client: client)
         guard let records = body[kind.collectionKey]?.arrayValue else {
-            throw PollError(.vendor, "CallRail answered without a `\(kind.collectionKey)` list: \(String(describing: body).prefix(200))")
+            throw PollError(.vendor, "CallRail answered without a `\(kind.collectionKey)` list: \(body.excerpt())")
         }
         let totalPages = body["total_pages"]?.integer
         let last = records.isEmpty || totalPages.map { Int64(number) >= $0 } ?? (records.count < calls.perPage)

@@ -168,7 +168,7 @@ public struct CleverTapProfileStream: EntityStream {
                 }
             }
             guard let records = body["records"]?.arrayValue else {
-                throw PollError(.vendor, "CleverTap answered step 2 without a records list: \(String(describing: body).prefix(200))")
+                throw PollError(.vendor, "CleverTap answered step 2 without a records list: \(body.excerpt())")
             }
             let next = body["next_cursor"]?.text ?? body["cursor"]?.text
             return EntityPage(records: records, next: next.map { .cursor((restarted ? Self.restartedMark : "") + $0) })

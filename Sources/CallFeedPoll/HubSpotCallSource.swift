@@ -99,7 +99,7 @@ public struct HubSpotCallSource: CallSource {
         if customDispositions {
             let body = try request("GET", "/calling/v1/dispositions", client: client)
             guard let items = body.arrayValue else {
-                throw PollError(.vendor, "HubSpot dispositions are not a list: \(String(describing: body).prefix(200))")
+                throw PollError(.vendor, "HubSpot dispositions are not a list: \(body.excerpt())")
             }
             var labels = HubSpotMapping.defaultDispositions
             for item in items {

@@ -106,7 +106,7 @@ public struct HubSpotEntityStream: EntityStream {
         if let after { query.append(("after", after)) }
         let body = try calls.request("GET", "/crm/v3/objects/\(objectType)", query: query, client: client)
         guard let results = body["results"]?.arrayValue else {
-            throw PollError(.vendor, "HubSpot \(entity) list answered without results: \(String(describing: body).prefix(200))")
+            throw PollError(.vendor, "HubSpot \(entity) list answered without results: \(body.excerpt())")
         }
         let next = body[path: "paging", "next", "after"]?.text.map { PageRequest.cursor($0) }
         guard kind == .callContacts else { return EntityPage(records: results, next: next) }

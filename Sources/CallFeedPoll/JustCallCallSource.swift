@@ -100,7 +100,7 @@ public struct JustCallCallSource: CallSource {
     /// The envelope's `data` list.
     static func data(_ body: JSONValue, what: String) throws(PollError) -> [JSONValue] {
         guard let records = body["data"]?.arrayValue else {
-            throw PollError(.vendor, "JustCall answered without a `data` list of \(what): \(String(describing: body).prefix(200))")
+            throw PollError(.vendor, "JustCall answered without a `data` list of \(what): \(body.excerpt())")
         }
         return records
     }

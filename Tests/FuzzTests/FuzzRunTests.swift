@@ -27,7 +27,7 @@ import Testing
         "page.justcall.agent_analytics",
         "page.hubspot.calls", "page.hubspot.accounts-list",
         "page.hubspot.contacts", "page.hubspot.companies", "page.hubspot.deals", "page.hubspot.call_contacts", "page.hubspot.genius_users",
-        "page.clevertap.profiles", "page.five9.calls",
+        "page.clevertap.profiles", "page.five9.calls", "page.salespro.customers",
     ]
 
     @Test func everyTargetSurvivesThirtyThousandInputs() throws {
@@ -64,7 +64,7 @@ import Testing
     /// The PageServer's routes: Five9's fixed runReport and isReportRunning answers come before the
     /// fuzzed result, CleverTap's step 1 before step 2; the seeds themselves map every record.
     @Test func routedSourcesReadTheirSeeds() throws {
-        let fuzzer = try Fuzzer(seed: 3, only: ["page.five9", "page.clevertap", "page.hubspot"])
+        let fuzzer = try Fuzzer(seed: 3, only: ["page.five9", "page.clevertap", "page.hubspot", "page.salespro"])
         for target in fuzzer.targets {
             let seeds = FuzzSeeds.embedded[target.seedKey] ?? []
             var rng = FuzzRandom(seed: 1)
