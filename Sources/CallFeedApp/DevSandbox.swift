@@ -12,6 +12,8 @@ import VendorSandbox
 /// reaches the warehouse by webhook at once and again by the next poll, as one row.
 public final class DevSandbox: Sendable {
     public let sandbox: VendorSandbox
+    /// SalesPro's tables behind Athena's API (its own loopback port: Athena is one POST endpoint).
+    public let athena: AthenaSandbox
     let stopping = Atomic<Bool>(false)
     let wake = DispatchSemaphore(value: 0)
     let finished = DispatchSemaphore(value: 0)
@@ -28,15 +30,22 @@ public final class DevSandbox: Sendable {
         let now = Timestamp.now()
         sandbox = VendorSandbox(configuration: SandboxConfiguration(seed: seed, accounts: 2, callsPerAccount: 40,
                                                                     from: now.adding(seconds: -3 * 86_400), to: now))
-        do { try sandbox.start() } catch { throw ConfigurationError("cannot start the vendor sandbox: \(error)") }
+        athena = AthenaSandbox(tables: AthenaSandbox.salesProTables(now: now))
+        do {
+            try sandbox.start()
+            try athena.start()
+        } catch {
+            sandbox.stop()
+            throw ConfigurationError("cannot start the vendor sandbox: \(error)")
+        }
     }
 
     /// Adds the sandbox's sources to `config`: every vendor polled every `interval` seconds,
     /// entity lists every 10 minutes, webhooks verified with the sandbox's keys.
     public func configure(_ config: inout CallFeedConfiguration, webhookBase: String, interval: Int = 60) {
-        func poll(_ vendor: SandboxVendor, _ edit: (inout CallFeedConfiguration.PollSource) -> Void) -> CallFeedConfiguration.PollSource {
+        func poll(_ vendor: SandboxVendor?, _ edit: (inout CallFeedConfiguration.PollSource) -> Void) -> CallFeedConfiguration.PollSource {
             var p = CallFeedConfiguration.PollSource()
-            p.baseURL = sandbox.baseURL(for: vendor)
+            p.baseURL = vendor.map(sandbox.baseURL(for:))
             p.intervalSeconds = interval
             p.entitiesIntervalSeconds = 600
             p.lookbackHours = 1
@@ -87,6 +96,16 @@ public final class DevSandbox: Sendable {
         config.sources.hubspot.append(hubspot)
         config.sources.clevertap.append(clevertap)
         config.sources.five9.append(five9)
+        var salespro = CallFeedConfiguration.SalesProSource()
+        salespro.name = "salespro-sandbox"
+        salespro.region = athena.region
+        salespro.endpoint = athena.endpoint
+        salespro.database = "salespro"
+        salespro.accessKeyID = athena.accessKeyID
+        salespro.secretAccessKey = athena.secretAccessKey
+        salespro.queryTimeoutSeconds = 60
+        salespro.poll = poll(nil) { $0.rateLimits = ["300/minute"] }
+        config.sources.salespro.append(salespro)
     }
 
     /// Every `every`, a new call at the next vendor (round robin), and its webhook fired at the receiver.
@@ -123,5 +142,6 @@ public final class DevSandbox: Sendable {
             _ = finished.wait(timeout: .now() + 5)
         }
         sandbox.stop()
+        athena.stop()
     }
 }

@@ -134,19 +134,25 @@ import VendorSandbox
         let polled = ["ctm/poll": 80, "callrail/poll": 80, "callkeeper/poll": 40, "justcall/poll": 40, "hubspot/poll": 40, "five9/poll": 40]
         #expect(waitFor(seconds: 60) { let c = counts(); return polled.allSatisfy { c[$0.key, default: 0] >= $0.value } }, "\(counts())")
         #expect(waitFor(seconds: 30) { counts()["ctm/webhook", default: 0] >= 1 }, "\(counts()); \(err.value.suffix(2000))")
-        let tables = Set(((try? reader._query("SELECT table_name FROM entity_tables")) ?? []).compactMap { row -> String? in
-            if case .text(let t)? = row["table_name"] { return t } else { return nil }
-        })
-        #expect(tables.isSuperset(of: ["ctm_accounts", "ctm_users", "ctm_numbers", "callrail_companies", "callrail_trackers",
+        func tables() -> Set<String> {
+            Set(((try? reader._query("SELECT table_name FROM entity_tables")) ?? []).compactMap { row -> String? in
+                if case .text(let t)? = row["table_name"] { return t } else { return nil }
+            })
+        }
+        let expectedTables: Set<String> = ["ctm_accounts", "ctm_users", "ctm_numbers", "callrail_companies", "callrail_trackers",
                                        "callrail_users", "callrail_tags", "callrail_text_messages", "callrail_form_submissions",
                                        "justcall_users", "justcall_texts", "justcall_contacts", "justcall_phone_numbers",
                                        "justcall_agent_analytics", "hubspot_contacts", "hubspot_companies", "hubspot_deals",
-                                       "hubspot_call_contacts", "clevertap_profiles"]))
+                                       "hubspot_call_contacts", "clevertap_profiles",
+                                       "salespro_customers", "salespro_estimates", "salespro_credit_applications", "salespro_lead_results"]
+        #expect(waitFor(seconds: 30) { tables().isSuperset(of: expectedTables) }, "missing \(expectedTables.subtracting(tables()))")
+        // SalesPro's sandbox tables (30 rows each, behind the Athena sandbox) land whole.
+        #expect(waitFor(seconds: 30) { ((try? reader._query("SELECT count(*) AS n FROM salespro_customers").first?["n"]) ?? nil) == .integer(30) })
 
         // The pollers' figures are in /metrics.
         let metricsURL = try #require(out.value.split(whereSeparator: \.isWhitespace).first { $0.hasSuffix("/metrics") }.map(String.init))
         let metrics = try HTTPClient().request("GET", metricsURL).bodyText
-        for vendor in ["ctm", "callkeeper", "callrail", "justcall", "hubspot", "clevertap", "five9"] {
+        for vendor in ["ctm", "callkeeper", "callrail", "justcall", "hubspot", "clevertap", "five9", "salespro"] {
             #expect(metrics.contains("callfeed_poll_pages_total{vendor=\"\(vendor)\"}"), "\(vendor)")
         }
         #expect(metrics.contains("callfeed_poll_runs_total"))
