@@ -57,7 +57,7 @@ extension CallFeedConfiguration {
             if let v = m["format"] { log.format = try v.string() }
         }
         if let s = top["sources"] {
-            let m = try s.members(allowed: ["callkeeper", "ctm", "callrail", "justcall", "hubspot", "clevertap", "five9", "genius", "salespro"])
+            let m = try s.members(allowed: ["callkeeper", "ctm", "callrail", "justcall", "hubspot", "clevertap", "five9", "genius", "salespro", "leadconduit"])
             for item in try m["callkeeper"]?.list() ?? [] {
                 let f = try item.members(allowed: ["name", "account_id", "token", "tokens", "timezone", "default_country", "poll"])
                 var source = CallKeeperSource()
@@ -232,6 +232,7 @@ extension CallFeedConfiguration.PollSource {
         case "hubspot": specific = ["access_token"]
         case "clevertap": specific = ["passcode", "region", "event_name", "start_date", "end_date", "batch_size"]
         case "genius", "salespro": specific = []
+        case "leadconduit": specific = ["api_key"]
         case "five9": specific = ["username", "password", "data_center", "api_version", "folder_name", "report_name", "report_time_zone",
                                   "run_report_limits"]
         default: specific = ["api_key", "method"]

@@ -35,6 +35,13 @@ extension CallFeedConfiguration {
             if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "five9") }
             sources.five9.append(source)
         }
+        for item in try m["leadconduit"]?.list() ?? [] {
+            let f = try item.members(allowed: ["name", "poll"])
+            var source = LeadConduitSource()
+            if let v = f["name"] { source.name = try v.string() }
+            if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "leadconduit") }
+            sources.leadconduit.append(source)
+        }
         try decodeSQLSources(m)
     }
 
@@ -91,6 +98,14 @@ extension CallFeedConfiguration {
             }
             try poll.validate(path: "\(path).poll")
         }
+        for (i, s) in sources.leadconduit.enumerated() {
+            let path = "sources.leadconduit[\(i)]"
+            guard let poll = s.poll else { throw ConfigurationError("\(path).poll is required: LeadConduit events are polled") }
+            guard !poll.apiKey.isEmpty else {
+                throw ConfigurationError("\(path).poll.api_key is required (a LeadConduit API key, sent as the HTTP Basic password; use ${LEADCONDUIT_API_KEY})")
+            }
+            try poll.validate(path: "\(path).poll")
+        }
         try validateSQLSources()
     }
 
@@ -108,6 +123,10 @@ extension CallFeedConfiguration {
             }
         }
         lines += sqlSourcesSummary
+        for s in sources.leadconduit {
+            lines.append("source leadconduit \(s.name)")
+            if let p = s.poll { lines.append("  poll: \(p.summary) api_key=***") }
+        }
         for s in sources.five9 {
             lines.append("source five9 \(s.name): domain=\(s.domain) default_country=\(s.defaultCountry)")
             if let p = s.poll {

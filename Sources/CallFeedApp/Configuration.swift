@@ -174,6 +174,7 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var five9: [Five9Source] = []
         public var genius: [GeniusSource] = []
         public var salespro: [SalesProSource] = []
+        public var leadconduit: [LeadConduitSource] = []
     }
 
     /// HubSpot (vendors/hubspot.md): calls through the CRM search API, CRM objects as entity lists.
@@ -199,6 +200,13 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var accountID = ""
         /// Country assumed for profile phone numbers without a country code.
         public var defaultCountry = "US"
+        public var poll: PollSource?
+    }
+
+    /// LeadConduit (seed 001; docs/research/leadconduit.md): lead events, polled only.
+    public struct LeadConduitSource: Sendable, Equatable {
+        public init() {}
+        public var name = "leadconduit"
         public var poll: PollSource?
     }
 

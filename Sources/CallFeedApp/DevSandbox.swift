@@ -14,6 +14,8 @@ public final class DevSandbox: Sendable {
     public let sandbox: VendorSandbox
     /// SalesPro's tables behind Athena's API (its own loopback port: Athena is one POST endpoint).
     public let athena: AthenaSandbox
+    /// LeadConduit's events API (its own loopback port).
+    public let leadConduit: LeadConduitSandbox
     let stopping = Atomic<Bool>(false)
     let wake = DispatchSemaphore(value: 0)
     let finished = DispatchSemaphore(value: 0)
@@ -31,11 +33,14 @@ public final class DevSandbox: Sendable {
         sandbox = VendorSandbox(configuration: SandboxConfiguration(seed: seed, accounts: 2, callsPerAccount: 40,
                                                                     from: now.adding(seconds: -3 * 86_400), to: now))
         athena = AthenaSandbox(tables: AthenaSandbox.salesProTables(now: now))
+        leadConduit = LeadConduitSandbox(events: LeadConduitSandbox.events(count: 60, end: now))
         do {
             try sandbox.start()
             try athena.start()
+            try leadConduit.start()
         } catch {
             sandbox.stop()
+            athena.stop()
             throw ConfigurationError("cannot start the vendor sandbox: \(error)")
         }
     }
@@ -106,6 +111,10 @@ public final class DevSandbox: Sendable {
         salespro.queryTimeoutSeconds = 60
         salespro.poll = poll(nil) { $0.rateLimits = ["300/minute"] }
         config.sources.salespro.append(salespro)
+        var leadconduit = CallFeedConfiguration.LeadConduitSource()
+        leadconduit.name = "leadconduit-sandbox"
+        leadconduit.poll = poll(nil) { $0.baseURL = leadConduit.baseURL; $0.apiKey = leadConduit.apiKey }
+        config.sources.leadconduit.append(leadconduit)
     }
 
     /// Every `every`, a new call at the next vendor (round robin), and its webhook fired at the receiver.
@@ -143,5 +152,6 @@ public final class DevSandbox: Sendable {
         }
         sandbox.stop()
         athena.stop()
+        leadConduit.stop()
     }
 }

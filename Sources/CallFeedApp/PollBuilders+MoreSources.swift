@@ -40,6 +40,13 @@ extension Builders {
             // The Query operations (isReportRunning) allow 450/min; runReport has its own limiter in the source.
             result.append(.init(source: source, entityStreams: [], poll: p, defaultLimits: [.perMinute(450)]))
         }
+        for s in config.sources.leadconduit {
+            guard let p = s.poll else { continue }
+            let stream = LeadConduitEventStream(name: s.name, baseURL: p.baseURL ?? "https://app.leadconduit.com", apiKey: p.apiKey)
+            // No published API limit (docs/research/leadconduit.md); the seed's ~60/min.
+            result.append(ConfiguredPollSource(name: s.name, vendor: LeadConduitEventStream.vendor, entityStreams: [stream], poll: p,
+                                               defaultLimits: [.perMinute(60)]))
+        }
         return result
     }
 }

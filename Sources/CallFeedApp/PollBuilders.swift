@@ -69,6 +69,7 @@ enum EntityCatalog {
         "five9": [],
         "genius": GeniusTables.names,
         "salespro": SalesProAthenaStream.defaults.map(\.entity),
+        "leadconduit": ["events"],
     ]
     static let defaults: [String: [String]] = [
         "ctm": ["accounts"],
@@ -80,6 +81,7 @@ enum EntityCatalog {
         "five9": [],
         "genius": GeniusTables.names,
         "salespro": SalesProAthenaStream.defaults.map(\.entity),
+        "leadconduit": ["events"],
     ]
 
     /// Vendors whose lists also take names outside `available` (HubSpot custom objects).

@@ -40,8 +40,10 @@ import Testing
             "HUBSPOT_CLIENT_SECRET": "hs-client-secret",
             "CLEVERTAP_PASSCODE": "ct-pass", "FIVE9_USERNAME": "f9-user", "FIVE9_PASSWORD": "f9-pass",
             "GENIUS_DATABASE_URL": "postgresql://reader:g-pass@genius-db/genius",
-            "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEKEY", "AWS_SECRET_ACCESS_KEY": "aws-secret",
+            "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEKEY", "AWS_SECRET_ACCESS_KEY": "aws-secret", "LEADCONDUIT_API_KEY": "lc-key",
         ])
+        #expect(config.sources.leadconduit.first?.poll?.apiKey == "lc-key")
+        #expect(!config.redactedSummary.contains("lc-key"))
         #expect(config.sources.salespro.first?.database == "salespro")
         #expect(!config.redactedSummary.contains("aws-secret"))
         #expect(config.sources.genius.first?.tableMap.first { $0.entity == "contacts" }?.key == ["contact_id"])
@@ -63,7 +65,7 @@ import Testing
         #expect(config.sources.justcall.first?.webhookURL == "https://ingest.example.com/webhooks/justcall")
         #expect(Builders.makeRoutes(config).map(\.path).sorted() == ["/webhooks/callkeeper", "/webhooks/callrail", "/webhooks/ctm", "/webhooks/hubspot", "/webhooks/justcall"])
         #expect(Builders.pollSources(config).map { "\($0.vendor):\($0.source == nil ? "-" : "calls"):\($0.entityStreams.count)" }
-            == ["ctm:calls:1", "callkeeper:calls:0", "callrail:calls:6", "justcall:calls:5", "hubspot:calls:7", "clevertap:-:1", "five9:calls:0", "genius:-:7", "salespro:-:4"])
+            == ["ctm:calls:1", "callkeeper:calls:0", "callrail:calls:6", "justcall:calls:5", "hubspot:calls:7", "clevertap:-:1", "five9:calls:0", "leadconduit:-:1", "genius:-:7", "salespro:-:4"])
         for secret in ["cr-sign", "cr-key", "jc-key", "jc-secret"] { #expect(!config.redactedSummary.contains(secret)) }
         #expect(reason { _ = try CallFeedConfiguration.parse(text.replacingOccurrences(of: "entities: [accounts]", with: "entities: [accounts, trackers]"),
                                                              environment: ["CALLKEEPER_WEBHOOK_TOKEN": "t-0000000", "CTM_WEBHOOK_SECRET": "s",

@@ -35,7 +35,7 @@ public final class AthenaSandbox: @unchecked Sendable {
     /// GetQueryExecution answers RUNNING this many times before SUCCEEDED.
     public let runningPolls: Int
     private let state: Mutex<State>
-    private var server: HTTPServer?
+    private let server = OwnPortServer()
 
     public init(tables: [String: Table], throttleEvery: Int = 0, runningPolls: Int = 2) {
         state = Mutex(State(tables: tables))
@@ -46,16 +46,12 @@ public final class AthenaSandbox: @unchecked Sendable {
     /// Starts on 127.0.0.1 (a free port). - Returns: the endpoint URL.
     @discardableResult
     public func start() throws -> String {
-        let server = HTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0)) { [self] request, responder in
-            responder.respond(handle(request))
-        }
-        try server.start()
-        self.server = server
+        try server.start { [self] in handle($0) }
         return endpoint
     }
 
-    public var endpoint: String { "http://127.0.0.1:\(server?.port ?? 0)" }
-    public func stop() { _ = server?.stop(grace: .zero); server = nil }
+    public var endpoint: String { server.baseURL }
+    public func stop() { server.stop() }
 
     /// Changes the data (a test's "rows changed at the vendor").
     public func update(_ name: String, _ change: (inout Table) -> Void) {
