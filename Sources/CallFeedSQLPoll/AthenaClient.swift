@@ -72,7 +72,7 @@ public struct AthenaClient: Sendable {
                     _ = try? call("StopQueryExecution", .object(["QueryExecutionId": .string(id)]), client: client)
                     throw PollError(.vendor, "Athena query \(id) still running after \(queryTimeout); stopped it")
                 }
-                Thread.sleep(forTimeInterval: Double(pollInterval.components.seconds) + Double(pollInterval.components.attoseconds) / 1e18)
+                Thread.sleep(forTimeInterval: pollInterval.timeInterval)
             case let other:
                 throw PollError(.vendor, "Athena query \(id) has an unknown state \"\(other)\"")
             }
@@ -97,7 +97,8 @@ public struct AthenaClient: Sendable {
     /// One signed JSON call; throttling is retried here, 429/5xx by the client.
     func call(_ operation: String, _ body: JSONValue, client: VendorClient) throws(PollError) -> JSONValue {
         let bytes = body.canonicalJSONBytes
-        let host = URLComponents(string: endpoint)?.host.map { h in URLComponents(string: endpoint)?.port.map { "\(h):\($0)" } ?? h } ?? ""
+        let url = URLComponents(string: endpoint)
+        let host = (url?.host ?? "") + (url?.port.map { ":\($0)" } ?? "")
         var attempt = 0
         while true {
             let headers = [("Host", host), ("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "AmazonAthena.\(operation)")]

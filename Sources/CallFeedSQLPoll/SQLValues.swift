@@ -118,14 +118,9 @@ public struct SQLValues: Sendable {
         let seconds = utcGuess.secondsSinceEpoch - Int64(offset ?? 0)
         let millis = Int64((fraction + "000").prefix(3)) ?? 0
         let timestamp = Timestamp(millisecondsSinceEpoch: seconds * 1000 + millis)
-        var rfc = Timestamp(millisecondsSinceEpoch: seconds * 1000).rfc3339
-        // `…:56Z` (or `…:56.000Z`): put the database's own fraction back.
-        if let z = rfc.lastIndex(of: "Z") {
-            rfc = String(rfc[..<z])
-            if let dot = rfc.lastIndex(of: "."), rfc.distance(from: dot, to: rfc.endIndex) <= 4 { rfc = String(rfc[..<dot]) }
-            rfc += (fraction.isEmpty ? "" : "." + fraction) + "Z"
-        }
-        return (rfc, timestamp)
+        // The whole second as RFC 3339 without its `Z`, then the database's own fraction digits.
+        let rfc = Timestamp(secondsSinceEpoch: seconds).rfc3339.dropLast() + (fraction.isEmpty ? "" : "." + fraction) + "Z"
+        return (String(rfc), timestamp)
     }
 
     /// An instant as the database's text for a zone-less date-time in ``timeZone``
