@@ -57,7 +57,7 @@ extension CallFeedConfiguration {
             if let v = m["format"] { log.format = try v.string() }
         }
         if let s = top["sources"] {
-            let m = try s.members(allowed: ["callkeeper", "ctm", "callrail", "justcall", "hubspot", "clevertap", "five9", "genius", "salespro", "leadconduit"])
+            let m = try s.members(allowed: ["callkeeper", "ctm", "callrail", "justcall", "hubspot", "clevertap", "five9", "genius", "salespro", "leadconduit", "salesrabbit", "arrivy"])
             for item in try m["callkeeper"]?.list() ?? [] {
                 let f = try item.members(allowed: ["name", "account_id", "token", "tokens", "timezone", "default_country", "poll"])
                 var source = CallKeeperSource()
@@ -232,7 +232,8 @@ extension CallFeedConfiguration.PollSource {
         case "hubspot": specific = ["access_token"]
         case "clevertap": specific = ["passcode", "region", "event_name", "start_date", "end_date", "batch_size"]
         case "genius", "salespro": specific = []
-        case "leadconduit": specific = ["api_key"]
+        case "leadconduit", "salesrabbit": specific = ["api_key"]
+        case "arrivy": specific = ["auth_key", "auth_token"]
         case "five9": specific = ["username", "password", "data_center", "api_version", "folder_name", "report_name", "report_time_zone",
                                   "run_report_limits"]
         default: specific = ["api_key", "method"]
@@ -245,6 +246,8 @@ extension CallFeedConfiguration.PollSource {
         if let v = m["api_secret"] { apiSecret = try v.string() }
         if let v = m["user_time_zone"] { userTimeZone = try v.string() }
         if let v = m["access_token"] { accessToken = try v.string() }
+        if let v = m["auth_key"] { authKey = try v.string() }
+        if let v = m["auth_token"] { authToken = try v.string() }
         if let v = m["passcode"] { passcode = try v.string() }
         if let v = m["region"] { region = try v.string() }
         if let v = m["event_name"] { eventName = try v.string() }

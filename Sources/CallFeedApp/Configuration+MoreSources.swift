@@ -2,7 +2,7 @@ import CallFeedCore
 import CallFeedPoll
 import Foundation
 
-/// `sources.hubspot`, `sources.clevertap` and `sources.five9`: decoding, validation and the
+/// `sources.hubspot`, `clevertap`, `five9`, `leadconduit`, `salesrabbit` and `arrivy`: decoding, validation and the
 /// redacted summary (docs/configuration.md).
 extension CallFeedConfiguration {
     mutating func decodeMoreSources(_ m: [String: ConfigTree]) throws(ConfigurationError) {
@@ -41,6 +41,22 @@ extension CallFeedConfiguration {
             if let v = f["name"] { source.name = try v.string() }
             if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "leadconduit") }
             sources.leadconduit.append(source)
+        }
+        for item in try m["salesrabbit"]?.list() ?? [] {
+            let f = try item.members(allowed: ["name", "poll"])
+            var source = SalesRabbitSource()
+            if let v = f["name"] { source.name = try v.string() }
+            if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "salesrabbit") }
+            sources.salesrabbit.append(source)
+        }
+        for item in try m["arrivy"]?.list() ?? [] {
+            let f = try item.members(allowed: ["name", "tasks_past_days", "tasks_future_days", "poll"])
+            var source = ArrivySource()
+            if let v = f["name"] { source.name = try v.string() }
+            if let v = f["tasks_past_days"] { source.tasksPastDays = try v.int() }
+            if let v = f["tasks_future_days"] { source.tasksFutureDays = try v.int() }
+            if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "arrivy") }
+            sources.arrivy.append(source)
         }
         try decodeSQLSources(m)
     }
@@ -106,6 +122,25 @@ extension CallFeedConfiguration {
             }
             try poll.validate(path: "\(path).poll")
         }
+        for (i, s) in sources.salesrabbit.enumerated() {
+            let path = "sources.salesrabbit[\(i)]"
+            guard let poll = s.poll else { throw ConfigurationError("\(path).poll is required: SalesRabbit leads are polled") }
+            guard !poll.apiKey.isEmpty else {
+                throw ConfigurationError("\(path).poll.api_key is required (the API token from SalesRabbit's Integrations > API page; use ${SALESRABBIT_API_TOKEN})")
+            }
+            try poll.validate(path: "\(path).poll")
+        }
+        for (i, s) in sources.arrivy.enumerated() {
+            let path = "sources.arrivy[\(i)]"
+            guard let poll = s.poll else { throw ConfigurationError("\(path).poll is required: Arrivy tasks are polled") }
+            guard !poll.authKey.isEmpty, !poll.authToken.isEmpty else {
+                throw ConfigurationError("\(path).poll.auth_key and auth_token are required (both from Arrivy's API page; use ${ARRIVY_AUTH_KEY} and ${ARRIVY_AUTH_TOKEN})")
+            }
+            guard (0...3650).contains(s.tasksPastDays), (0...3650).contains(s.tasksFutureDays) else {
+                throw ConfigurationError("\(path).tasks_past_days and tasks_future_days must be 0 to 3650")
+            }
+            try poll.validate(path: "\(path).poll")
+        }
         try validateSQLSources()
     }
 
@@ -126,6 +161,14 @@ extension CallFeedConfiguration {
         for s in sources.leadconduit {
             lines.append("source leadconduit \(s.name)")
             if let p = s.poll { lines.append("  poll: \(p.summary) api_key=***") }
+        }
+        for s in sources.salesrabbit {
+            lines.append("source salesrabbit \(s.name)")
+            if let p = s.poll { lines.append("  poll: \(p.summary) api_key=*** entities=\(p.entities?.joined(separator: ",") ?? "default")") }
+        }
+        for s in sources.arrivy {
+            lines.append("source arrivy \(s.name): tasks_window=-\(s.tasksPastDays)d..+\(s.tasksFutureDays)d")
+            if let p = s.poll { lines.append("  poll: \(p.summary) auth_key=*** auth_token=*** entities=\(p.entities?.joined(separator: ",") ?? "default")") }
         }
         for s in sources.five9 {
             lines.append("source five9 \(s.name): domain=\(s.domain) default_country=\(s.defaultCountry)")

@@ -108,6 +108,9 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var apiSecret = ""
         /// HubSpot: a private-app (or OAuth) access token, sent as `Authorization: Bearer`.
         public var accessToken = ""
+        /// Arrivy's `X-Auth-Key` and `X-Auth-Token`.
+        public var authKey = ""
+        public var authToken = ""
         /// CleverTap: the account passcode (`X-CleverTap-Passcode`), the account's region (`in1`,
         /// `sg1`, `us1`, `aps3`, `mec1`, `eu1`), the event whose users are exported, the export's
         /// first and last day (`YYYYMMDD`; without `end_date` each run reads from the checkpoint
@@ -175,6 +178,8 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var genius: [GeniusSource] = []
         public var salespro: [SalesProSource] = []
         public var leadconduit: [LeadConduitSource] = []
+        public var salesrabbit: [SalesRabbitSource] = []
+        public var arrivy: [ArrivySource] = []
     }
 
     /// HubSpot (vendors/hubspot.md): calls through the CRM search API, CRM objects as entity lists.
@@ -207,6 +212,25 @@ public struct CallFeedConfiguration: Sendable, Equatable {
     public struct LeadConduitSource: Sendable, Equatable {
         public init() {}
         public var name = "leadconduit"
+        public var poll: PollSource?
+    }
+
+    /// SalesRabbit (seed 001; docs/research/salesrabbit.md): leads, users and lead statuses, polled
+    /// through the REST API (`poll.api_key` is the API token).
+    public struct SalesRabbitSource: Sendable, Equatable {
+        public init() {}
+        public var name = "salesrabbit"
+        public var poll: PollSource?
+    }
+
+    /// Arrivy (seed 001; docs/research/arrivy.md): tasks, crew entities and groups, polled.
+    public struct ArrivySource: Sendable, Equatable {
+        public init() {}
+        public var name = "arrivy"
+        /// Tasks are found by their scheduled time: each run reads from this many days before it…
+        public var tasksPastDays = 30
+        /// …to this many days after it (and every unscheduled task).
+        public var tasksFutureDays = 90
         public var poll: PollSource?
     }
 

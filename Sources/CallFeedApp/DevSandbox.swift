@@ -16,6 +16,10 @@ public final class DevSandbox: Sendable {
     public let athena: AthenaSandbox
     /// LeadConduit's events API (its own loopback port).
     public let leadConduit: LeadConduitSandbox
+    /// SalesRabbit's REST API (its own loopback port).
+    public let salesRabbit: SalesRabbitSandbox
+    /// Arrivy's REST API (its own loopback port).
+    public let arrivy: ArrivySandbox
     let stopping = Atomic<Bool>(false)
     let wake = DispatchSemaphore(value: 0)
     let finished = DispatchSemaphore(value: 0)
@@ -34,13 +38,19 @@ public final class DevSandbox: Sendable {
                                                                     from: now.adding(seconds: -3 * 86_400), to: now))
         athena = AthenaSandbox(tables: AthenaSandbox.salesProTables(now: now))
         leadConduit = LeadConduitSandbox(events: LeadConduitSandbox.events(count: 60, end: now))
+        salesRabbit = SalesRabbitSandbox(leads: SalesRabbitSandbox.leads(count: 48, end: now))
+        arrivy = ArrivySandbox(tasks: ArrivySandbox.tasks(count: 40, first: now.adding(seconds: -10 * 86_400), unscheduledEvery: 8))
         do {
             try sandbox.start()
             try athena.start()
             try leadConduit.start()
+            try salesRabbit.start()
+            try arrivy.start()
         } catch {
             sandbox.stop()
             athena.stop()
+            leadConduit.stop()
+            salesRabbit.stop()
             throw ConfigurationError("cannot start the vendor sandbox: \(error)")
         }
     }
@@ -115,6 +125,14 @@ public final class DevSandbox: Sendable {
         leadconduit.name = "leadconduit-sandbox"
         leadconduit.poll = poll(nil) { $0.baseURL = leadConduit.baseURL; $0.apiKey = leadConduit.apiKey }
         config.sources.leadconduit.append(leadconduit)
+        var salesrabbit = CallFeedConfiguration.SalesRabbitSource()
+        salesrabbit.name = "salesrabbit-sandbox"
+        salesrabbit.poll = poll(nil) { $0.baseURL = salesRabbit.baseURL; $0.apiKey = salesRabbit.apiToken }
+        config.sources.salesrabbit.append(salesrabbit)
+        var arrivySource = CallFeedConfiguration.ArrivySource()
+        arrivySource.name = "arrivy-sandbox"
+        arrivySource.poll = poll(nil) { $0.baseURL = arrivy.baseURL; $0.authKey = arrivy.authKey; $0.authToken = arrivy.authToken }
+        config.sources.arrivy.append(arrivySource)
     }
 
     /// Every `every`, a new call at the next vendor (round robin), and its webhook fired at the receiver.
@@ -153,5 +171,7 @@ public final class DevSandbox: Sendable {
         sandbox.stop()
         athena.stop()
         leadConduit.stop()
+        salesRabbit.stop()
+        arrivy.stop()
     }
 }

@@ -47,6 +47,23 @@ extension Builders {
             result.append(ConfiguredPollSource(name: s.name, vendor: LeadConduitEventStream.vendor, entityStreams: [stream], poll: p,
                                                defaultLimits: [.perMinute(60)]))
         }
+        for s in config.sources.salesrabbit {
+            guard let p = s.poll else { continue }
+            let streams = SalesRabbitStream.streams(name: s.name, baseURL: p.baseURL, apiToken: p.apiKey,
+                                                    names: EntityCatalog.names(p, vendor: SalesRabbitStream.vendor))
+            // No published limit (docs/research/salesrabbit.md); the seed's ~50/min.
+            result.append(ConfiguredPollSource(name: s.name, vendor: SalesRabbitStream.vendor, entityStreams: streams, poll: p,
+                                               defaultLimits: [.perMinute(50)]))
+        }
+        for s in config.sources.arrivy {
+            guard let p = s.poll else { continue }
+            let streams = ArrivyStream.streams(name: s.name, baseURL: p.baseURL, authKey: p.authKey, authToken: p.authToken,
+                                               names: EntityCatalog.names(p, vendor: ArrivyStream.vendor),
+                                               pastDays: s.tasksPastDays, futureDays: s.tasksFutureDays)
+            // No published limit (docs/research/arrivy.md; clients assume 30/min or 30/s); the seed's ~120/min.
+            result.append(ConfiguredPollSource(name: s.name, vendor: ArrivyStream.vendor, entityStreams: streams, poll: p,
+                                               defaultLimits: [.perMinute(120)]))
+        }
         return result
     }
 }

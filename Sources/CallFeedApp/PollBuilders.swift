@@ -70,6 +70,8 @@ enum EntityCatalog {
         "genius": GeniusTables.names,
         "salespro": SalesProAthenaStream.defaults.map(\.entity),
         "leadconduit": ["events"],
+        "salesrabbit": SalesRabbitStream.Kind.allCases.map(\.rawValue),
+        "arrivy": ArrivyStream.Kind.allCases.map(\.rawValue),
     ]
     static let defaults: [String: [String]] = [
         "ctm": ["accounts"],
@@ -82,6 +84,8 @@ enum EntityCatalog {
         "genius": GeniusTables.names,
         "salespro": SalesProAthenaStream.defaults.map(\.entity),
         "leadconduit": ["events"],
+        "salesrabbit": SalesRabbitStream.Kind.allCases.map(\.rawValue),
+        "arrivy": ArrivyStream.Kind.allCases.map(\.rawValue),
     ]
 
     /// Vendors whose lists also take names outside `available` (HubSpot custom objects).

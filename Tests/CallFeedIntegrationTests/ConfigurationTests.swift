@@ -41,7 +41,13 @@ import Testing
             "CLEVERTAP_PASSCODE": "ct-pass", "FIVE9_USERNAME": "f9-user", "FIVE9_PASSWORD": "f9-pass",
             "GENIUS_DATABASE_URL": "postgresql://reader:g-pass@genius-db/genius",
             "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEKEY", "AWS_SECRET_ACCESS_KEY": "aws-secret", "LEADCONDUIT_API_KEY": "lc-key",
+            "SALESRABBIT_API_TOKEN": "sr-token", "ARRIVY_AUTH_KEY": "ar-key", "ARRIVY_AUTH_TOKEN": "ar-token",
         ])
+        #expect(config.sources.salesrabbit.first?.poll?.apiKey == "sr-token")
+        #expect(config.sources.salesrabbit.first?.poll?.entities == ["leads", "users", "lead_statuses"])
+        #expect(config.sources.arrivy.first?.poll?.authToken == "ar-token")
+        #expect(config.sources.arrivy.first?.tasksPastDays == 30)
+        for secret in ["sr-token", "ar-key", "ar-token"] { #expect(!config.redactedSummary.contains(secret)) }
         #expect(config.sources.leadconduit.first?.poll?.apiKey == "lc-key")
         #expect(!config.redactedSummary.contains("lc-key"))
         #expect(config.sources.salespro.first?.database == "salespro")
@@ -65,7 +71,7 @@ import Testing
         #expect(config.sources.justcall.first?.webhookURL == "https://ingest.example.com/webhooks/justcall")
         #expect(Builders.makeRoutes(config).map(\.path).sorted() == ["/webhooks/callkeeper", "/webhooks/callrail", "/webhooks/ctm", "/webhooks/hubspot", "/webhooks/justcall"])
         #expect(Builders.pollSources(config).map { "\($0.vendor):\($0.source == nil ? "-" : "calls"):\($0.entityStreams.count)" }
-            == ["ctm:calls:1", "callkeeper:calls:0", "callrail:calls:6", "justcall:calls:5", "hubspot:calls:7", "clevertap:-:1", "five9:calls:0", "leadconduit:-:1", "genius:-:7", "salespro:-:4"])
+            == ["ctm:calls:1", "callkeeper:calls:0", "callrail:calls:6", "justcall:calls:5", "hubspot:calls:7", "clevertap:-:1", "five9:calls:0", "leadconduit:-:1", "salesrabbit:-:3", "arrivy:-:3", "genius:-:7", "salespro:-:4"])
         for secret in ["cr-sign", "cr-key", "jc-key", "jc-secret"] { #expect(!config.redactedSummary.contains(secret)) }
         #expect(reason { _ = try CallFeedConfiguration.parse(text.replacingOccurrences(of: "entities: [accounts]", with: "entities: [accounts, trackers]"),
                                                              environment: ["CALLKEEPER_WEBHOOK_TOKEN": "t-0000000", "CTM_WEBHOOK_SECRET": "s",
@@ -83,6 +89,10 @@ import Testing
             "CALLKEEPER_WEBHOOK_TOKEN": "token-from-env", "CTM_WEBHOOK_SECRET": "s", "CALLRAIL_SIGNING_KEY": "x", "CALLRAIL_API_KEY": "y",
             "JUSTCALL_API_KEY": "z", "JUSTCALL_API_SECRET": "w"]) }
             == "sources.callkeeper[0].poll.api_key is required for polling")
+        #expect(reason { _ = try CallFeedConfiguration.parse("sources:\n  arrivy:\n    - poll: {auth_key: k}\n", environment: [:]) }?
+            .hasPrefix("sources.arrivy[0].poll.auth_key and auth_token are required") == true)
+        #expect(reason { _ = try CallFeedConfiguration.parse("sources:\n  salesrabbit:\n    - poll: {api_key: k, entities: [appointments]}\n", environment: [:]) }?
+            .hasPrefix("sources.salesrabbit[0].poll.entities: salesrabbit has no entity list appointments") == true)
     }
 
     /// HubSpot, CleverTap and Five9 sources: each required key and malformed value is named.
