@@ -40,15 +40,17 @@ let package = Package(
         .target(name: "HTTPClient", dependencies: ["CCurl", "CShims"]),
         // AWS Signature Version 4 (SalesPro's Athena), proven against AWS's published test suite.
         .target(name: "AWSSigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // Google service-account auth (RS256 JWT bearer grant): the BigQuery sink and the Sheets poller.
+        .target(name: "GoogleAuth", dependencies: [
+            "CallFeedCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
         .target(name: "Warehouse", dependencies: ["CSQLite", "CShims", "CallFeedCore"]),
 
         // MARK: Production warehouses: the same WarehouseSink contract over each server's own protocol
         .target(name: "WarehousePostgres", dependencies: ["CLibPQ", "Warehouse", "CallFeedCore"]),
         .target(name: "WarehouseClickHouse", dependencies: ["HTTPClient", "Warehouse", "CallFeedCore"]),
         .target(name: "WarehouseBigQuery", dependencies: [
-            "HTTPClient", "Warehouse", "CallFeedCore",
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "_CryptoExtras", package: "swift-crypto"),
+            "GoogleAuth", "HTTPClient", "Warehouse", "CallFeedCore",
         ]),
 
         // MARK: The two halves of the pipeline
@@ -66,7 +68,7 @@ let package = Package(
 
         // MARK: Pollers: vendor APIs -> CallEvents, with checkpoints, limits and backfill
         .target(name: "CallFeedPoll", dependencies: [
-            "CallFeedCore", "CallFeedVendors", "Kafka", "HTTPClient", "Warehouse",
+            "CallFeedCore", "CallFeedVendors", "GoogleAuth", "Kafka", "HTTPClient", "Warehouse",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
@@ -81,7 +83,8 @@ let package = Package(
 
         // MARK: Vendor APIs played by our own server (tests, `callfeed dev --sandbox`)
         .target(name: "VendorSandbox", dependencies: [
-            "AWSSigV4", "CallFeedCore", "HTTPServer", "HTTPClient", .product(name: "Crypto", package: "swift-crypto"),
+            "AWSSigV4", "CallFeedCore", "GoogleAuth", "HTTPServer", "HTTPClient", .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
 
         // MARK: Configuration, lifecycle and the builders the executables call
@@ -126,7 +129,7 @@ let package = Package(
         // Sinks against real servers (PostgreSQL, ClickHouse, a BigQuery emulator) that
         // scripts/test-services.sh starts, and the conformance suite over every sink.
         .testTarget(name: "WarehouseServerTests", dependencies: [
-            "Warehouse", "WarehousePostgres", "WarehouseClickHouse", "WarehouseBigQuery", "CallFeedCore",
+            "Warehouse", "WarehousePostgres", "WarehouseClickHouse", "WarehouseBigQuery", "CallFeedCore", "GoogleAuth",
             "CallFeedTestSupport", "HTTPClient", "HTTPServer",
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),

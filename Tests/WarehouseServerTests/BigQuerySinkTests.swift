@@ -1,6 +1,7 @@
 import CallFeedCore
 import CallFeedTestSupport
 import Foundation
+import GoogleAuth
 import HTTPClient
 import HTTPServer
 import Synchronization
@@ -47,9 +48,9 @@ struct BigQuerySchemaAndAuthTests {
     @Test("the JWT assertion is RS256-signed by the key, with Google's header and claims")
     func serviceAccountJWT() throws {
         let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
-        let account = try BigQueryServiceAccount(keyJSON: BigQueryAuthFixtures.keyJSON(key, tokenURI: "https://oauth2.example/token"))
+        let account = try GoogleServiceAccount(keyJSON: BigQueryAuthFixtures.keyJSON(key, tokenURI: "https://oauth2.example/token"))
         let issuedAt = Timestamp(secondsSinceEpoch: 1_714_557_600)
-        let jwt = try account.assertion(issuedAt: issuedAt)
+        let jwt = try account.assertion(issuedAt: issuedAt, scope: GoogleServiceAccount.bigQueryScope)
 
         let parts = jwt.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         try #require(parts.count == 3)

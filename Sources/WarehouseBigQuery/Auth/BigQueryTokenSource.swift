@@ -1,4 +1,5 @@
 import CallFeedCore
+import GoogleAuth
 import HTTPClient
 import Warehouse
 
@@ -13,7 +14,7 @@ final class BigQueryTokenSource {
     static let refreshMargin: Int64 = 60_000
 
     private let auth: BigQueryAuth
-    private let account: BigQueryServiceAccount?
+    private let account: GoogleServiceAccount?
     private var cached: (token: String, expiresAt: Timestamp)?
 
     /// Reads the credentials (no network).
@@ -21,7 +22,11 @@ final class BigQueryTokenSource {
     init(auth: BigQueryAuth) throws(WarehouseError) {
         self.auth = auth
         if case .serviceAccountKey(let bytes) = auth {
-            account = try BigQueryServiceAccount(keyJSON: bytes, settingName: auth.settingName)
+            do throws(GoogleAuthError) {
+                account = try GoogleServiceAccount(keyJSON: bytes, settingName: auth.settingName)
+            } catch {
+                throw .bigQueryFailure(error.reason)
+            }
         } else {
             account = nil
         }
@@ -55,35 +60,35 @@ final class BigQueryTokenSource {
     }
 
     /// Trades a freshly signed JWT for an access token at the account's `token_uri`.
-    private func exchange(account: BigQueryServiceAccount, http: HTTPClient,
+    private func exchange(account: GoogleServiceAccount, http: HTTPClient,
                           now: Timestamp) throws(WarehouseError) -> (token: String, expiresAt: Timestamp) {
-        let assertion = try account.assertion(issuedAt: now)
-        // The assertion is base64url and dots, so it needs no form encoding; the grant type does.
-        let form = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=" + assertion
+        let assertion: String
+        do throws(GoogleAuthError) {
+            assertion = try account.assertion(issuedAt: now, scope: GoogleServiceAccount.bigQueryScope)
+        } catch {
+            throw .bigQueryFailure(error.reason)
+        }
         let action = "the OAuth token request for \(account.clientEmail) (\(auth.settingName))"
         let response: HTTPClientResponse
         do {
             response = try http.request("POST", account.tokenURI,
                                         headers: [("Content-Type", "application/x-www-form-urlencoded")],
-                                        body: Array(form.utf8))
+                                        body: GoogleServiceAccount.tokenRequestBody(assertion: assertion))
         } catch {
             throw WarehouseError.bigQueryTransport(error, action: action)
         }
-        let json = try? JSONValue.parse(response.body)
         guard (200..<300).contains(response.status) else {
-            // OAuth errors are {"error": "invalid_grant", "error_description": "…"}: no secret in them.
-            let words = [json?["error"]?.text, json?["error_description"]?.text].compactMap { $0 }.joined(separator: ": ")
+            let words = GoogleServiceAccount.oauthError(from: response.body)
             let isTransient = response.status >= 500 || response.status == 429
             throw WarehouseError(code: Int32(response.status),
                                  reason: "BigQuery: \(action) failed: HTTP \(response.status) \(words)"
                                      + (isTransient ? "" : " — check the key in \(auth.settingName)"),
                                  isTransient: isTransient)
         }
-        guard let token = json?["access_token"]?.text else {
+        guard let fresh = GoogleServiceAccount.accessToken(from: response.body, now: now) else {
             throw .bigQueryFailure("\(action) answered without an access_token")
         }
-        let lifetime = json?["expires_in"]?.integer ?? 3600
-        return (token, Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + lifetime * 1000))
+        return fresh
     }
 }
 

@@ -1,20 +1,30 @@
 import CallFeedCore
 import Crypto
 import Foundation
-import Warehouse
 import _CryptoExtras
+
+/// Why a service-account key or a token answer cannot be used. The text never contains the key.
+public struct GoogleAuthError: Error, Sendable, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
 
 /// A Google service account read from its key file, able to sign the JWT that Google's OAuth
 /// endpoint trades for an access token (the "two-legged" server-to-server flow:
-/// https://developers.google.com/identity/protocols/oauth2/service-account#httprest).
+/// https://developers.google.com/identity/protocols/oauth2/service-account#httprest). Used by the
+/// BigQuery sink and the Google Sheets poller.
 ///
 /// ```swift
-/// let account = try BigQueryServiceAccount(keyJSON: bytes)
-/// let jwt = try account.assertion(issuedAt: .now())   // POST it to account.tokenURI
+/// let account = try GoogleServiceAccount(keyJSON: bytes)
+/// let jwt = try account.assertion(issuedAt: .now(), scope: GoogleServiceAccount.sheetsReadOnlyScope)
+/// // POST GoogleServiceAccount.tokenRequestBody(assertion: jwt) to account.tokenURI
 /// ```
-public struct BigQueryServiceAccount: Sendable {
-    /// The OAuth scope the sink asks for: read and write BigQuery.
+public struct GoogleServiceAccount: Sendable {
+    /// Read and write BigQuery (the sink).
     public static let bigQueryScope = "https://www.googleapis.com/auth/bigquery"
+    /// Read spreadsheets (the Sheets poller).
+    public static let sheetsReadOnlyScope = "https://www.googleapis.com/auth/spreadsheets.readonly"
     /// The `grant_type` of the token request.
     public static let grantType = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -32,12 +42,11 @@ public struct BigQueryServiceAccount: Sendable {
     /// - Parameters:
     ///   - keyJSON: The file's bytes.
     ///   - settingName: The configuration key the bytes came from, named in errors.
-    /// - Throws: ``WarehouseError`` (not transient) when the file is not a service-account key or its
+    /// - Throws: ``GoogleAuthError`` when the file is not a service-account key or its
     ///   `private_key` is not an RSA key in PEM form. The message never contains the key.
-    public init(keyJSON: [UInt8], settingName: String = BigQueryAuth.serviceAccountKey([]).settingName)
-        throws(WarehouseError) {
-        func refuse(_ why: String) -> WarehouseError {
-            .bigQueryFailure("the service-account key from \(settingName) cannot be used: \(why)")
+    public init(keyJSON: [UInt8], settingName: String = "the service-account key") throws(GoogleAuthError) {
+        func refuse(_ why: String) -> GoogleAuthError {
+            GoogleAuthError("the service-account key from \(settingName) cannot be used: \(why)")
         }
         let json: JSONValue
         do throws(JSONValue.ParseError) {
@@ -71,9 +80,8 @@ public struct BigQueryServiceAccount: Sendable {
     ///   - lifetime: `exp - iat`, at most one hour.
     ///   - scope: The space-separated scopes.
     /// - Returns: `header.claims.signature`, each part base64url without padding.
-    /// - Throws: ``WarehouseError`` if signing fails.
-    public func assertion(issuedAt: Timestamp, lifetime: Duration = .seconds(3600),
-                          scope: String = BigQueryServiceAccount.bigQueryScope) throws(WarehouseError) -> String {
+    /// - Throws: ``GoogleAuthError`` if signing fails.
+    public func assertion(issuedAt: Timestamp, lifetime: Duration = .seconds(3600), scope: String) throws(GoogleAuthError) -> String {
         var header: [String: JSONValue] = ["alg": .string("RS256"), "typ": .string("JWT")]
         if let privateKeyID { header["kid"] = .string(privateKeyID) }
         let iat = issuedAt.secondsSinceEpoch
@@ -87,8 +95,29 @@ public struct BigQueryServiceAccount: Sendable {
         do {
             signature = try privateKey.signature(for: Array(signingInput.utf8), padding: .insecurePKCS1v1_5)
         } catch {
-            throw .bigQueryFailure("signing the OAuth assertion for \(clientEmail) failed: \(error)")
+            throw GoogleAuthError("signing the OAuth assertion for \(clientEmail) failed: \(error)")
         }
         return signingInput + "." + Base64URL.encode(signature.rawRepresentation)
+    }
+
+    /// The form body of the token request: the grant type and the assertion (base64url and dots,
+    /// so it needs no form encoding; the grant type does).
+    public static func tokenRequestBody(assertion: String) -> [UInt8] {
+        Array(("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=" + assertion).utf8)
+    }
+
+    /// A 2xx token answer `{"access_token": …, "expires_in": 3600, "token_type": "Bearer"}` as the
+    /// token and its expiry (one hour when `expires_in` is missing).
+    public static func accessToken(from body: [UInt8], now: Timestamp) -> (token: String, expiresAt: Timestamp)? {
+        guard let json = try? JSONValue.parse(body), let token = json["access_token"]?.text, !token.isEmpty else { return nil }
+        let lifetime = json["expires_in"]?.integer ?? 3600
+        return (token, Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + lifetime * 1000))
+    }
+
+    /// The words of an OAuth error answer (`{"error": "invalid_grant", "error_description": …}`),
+    /// which hold no secret.
+    public static func oauthError(from body: [UInt8]) -> String {
+        let json = try? JSONValue.parse(body)
+        return [json?["error"]?.text, json?["error_description"]?.text].compactMap { $0 }.joined(separator: ": ")
     }
 }
