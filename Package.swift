@@ -68,7 +68,7 @@ let package = Package(
 
         // MARK: Pollers: vendor APIs -> CallEvents, with checkpoints, limits and backfill
         .target(name: "CallFeedPoll", dependencies: [
-            "CallFeedCore", "CallFeedVendors", "Kafka", "HTTPClient", "Warehouse",
+            "CallFeedCore", "CallFeedVendors", "GoogleAuth", "Kafka", "HTTPClient", "Warehouse",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
@@ -84,6 +84,7 @@ let package = Package(
         // MARK: Vendor APIs played by our own server (tests, `callfeed dev --sandbox`)
         .target(name: "VendorSandbox", dependencies: [
             "AWSSigV4", "CallFeedCore", "HTTPServer", "HTTPClient", .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
 
         // MARK: Configuration, lifecycle and the builders the executables call
