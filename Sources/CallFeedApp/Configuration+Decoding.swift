@@ -57,7 +57,7 @@ extension CallFeedConfiguration {
             if let v = m["format"] { log.format = try v.string() }
         }
         if let s = top["sources"] {
-            let m = try s.members(allowed: ["callkeeper", "ctm", "callrail", "justcall", "hubspot", "clevertap", "five9", "genius", "salespro", "leadconduit", "salesrabbit", "arrivy"])
+            let m = try s.members(allowed: ["callkeeper", "ctm", "callrail", "justcall", "hubspot", "clevertap", "five9", "genius", "salespro", "leadconduit", "salesrabbit", "arrivy", "google_sheets"])
             for item in try m["callkeeper"]?.list() ?? [] {
                 let f = try item.members(allowed: ["name", "account_id", "token", "tokens", "timezone", "default_country", "poll"])
                 var source = CallKeeperSource()
@@ -234,6 +234,7 @@ extension CallFeedConfiguration.PollSource {
         case "genius", "salespro": specific = []
         case "leadconduit", "salesrabbit": specific = ["api_key"]
         case "arrivy": specific = ["auth_key", "auth_token"]
+        case "google_sheets": specific = ["credentials_file"]
         case "five9": specific = ["username", "password", "data_center", "api_version", "folder_name", "report_name", "report_time_zone",
                                   "run_report_limits"]
         default: specific = ["api_key", "method"]
@@ -247,6 +248,7 @@ extension CallFeedConfiguration.PollSource {
         if let v = m["user_time_zone"] { userTimeZone = try v.string() }
         if let v = m["access_token"] { accessToken = try v.string() }
         if let v = m["auth_key"] { authKey = try v.string() }
+        if let v = m["credentials_file"] { credentialsFile = try v.string() }
         if let v = m["auth_token"] { authToken = try v.string() }
         if let v = m["passcode"] { passcode = try v.string() }
         if let v = m["region"] { region = try v.string() }

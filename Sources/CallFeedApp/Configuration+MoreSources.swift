@@ -1,8 +1,9 @@
 import CallFeedCore
 import CallFeedPoll
+import CallFeedVendors
 import Foundation
 
-/// `sources.hubspot`, `clevertap`, `five9`, `leadconduit`, `salesrabbit` and `arrivy`: decoding, validation and the
+/// `sources.hubspot`, `clevertap`, `five9`, `leadconduit`, `salesrabbit`, `arrivy` and `google_sheets`: decoding, validation and the
 /// redacted summary (docs/configuration.md).
 extension CallFeedConfiguration {
     mutating func decodeMoreSources(_ m: [String: ConfigTree]) throws(ConfigurationError) {
@@ -57,6 +58,25 @@ extension CallFeedConfiguration {
             if let v = f["tasks_future_days"] { source.tasksFutureDays = try v.int() }
             if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "arrivy") }
             sources.arrivy.append(source)
+        }
+        for item in try m["google_sheets"]?.list() ?? [] {
+            let f = try item.members(allowed: ["name", "sheets", "poll"])
+            var source = GoogleSheetsSource()
+            if let v = f["name"] { source.name = try v.string() }
+            for sheetTree in try f["sheets"]?.list() ?? [] {
+                let g = try sheetTree.members(allowed: ["entity", "spreadsheet_id", "range", "key", "date_columns", "modified_column", "time_zone"])
+                var sheet = GoogleSheetsSource.Sheet()
+                if let v = g["entity"] { sheet.entity = try v.string() }
+                if let v = g["spreadsheet_id"] { sheet.spreadsheetID = try v.string() }
+                if let v = g["range"] { sheet.range = try v.string() }
+                if let v = g["key"] { sheet.key = try v.strings() }
+                if let v = g["date_columns"] { sheet.dateColumns = try v.strings() }
+                if let v = g["modified_column"] { sheet.modifiedColumn = try v.string() }
+                if let v = g["time_zone"] { sheet.timeZone = try v.string() }
+                source.sheets.append(sheet)
+            }
+            if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "google_sheets") }
+            sources.googleSheets.append(source)
         }
         try decodeSQLSources(m)
     }
@@ -141,7 +161,40 @@ extension CallFeedConfiguration {
             }
             try poll.validate(path: "\(path).poll")
         }
+        try validateGoogleSheets()
         try validateSQLSources()
+    }
+
+    func validateGoogleSheets() throws(ConfigurationError) {
+        for (i, s) in sources.googleSheets.enumerated() {
+            let path = "sources.google_sheets[\(i)]"
+            guard let poll = s.poll else { throw ConfigurationError("\(path).poll is required: sheets are polled") }
+            guard !poll.credentialsFile.isEmpty else {
+                throw ConfigurationError("\(path).poll.credentials_file is required (a service account's JSON key; share each sheet with its client_email)")
+            }
+            guard !s.sheets.isEmpty else { throw ConfigurationError("\(path).sheets needs at least one sheet (entity, spreadsheet_id, range)") }
+            var entities: Set<String> = []
+            for (j, sheet) in s.sheets.enumerated() {
+                let at = "\(path).sheets[\(j)]"
+                guard sheet.entity.range(of: "^[a-z][a-z0-9_]{0,62}$", options: .regularExpression) != nil else {
+                    throw ConfigurationError("\(at).entity must be a lower-case name such as marketing_leads (it names the table google_sheets_<entity>)")
+                }
+                guard entities.insert(sheet.entity).inserted else { throw ConfigurationError("\(at).entity \(sheet.entity) is used twice") }
+                guard !sheet.spreadsheetID.isEmpty, !sheet.range.isEmpty else {
+                    throw ConfigurationError("\(at).spreadsheet_id and range are required (the id from the sheet's URL; a range like 'Leads'!A1:H)")
+                }
+                if let zone = sheet.timeZone, TimeZone(identifier: zone) == nil {
+                    throw ConfigurationError("\(at).time_zone \(zone) is not an IANA time zone")
+                }
+                if let unnamed = (sheet.key + sheet.dateColumns + [sheet.modifiedColumn].compactMap { $0 }).first(where: { GoogleSheetsMapping.columnName($0).isEmpty }) {
+                    throw ConfigurationError("\(at): column \(jsonStringLiteral(unnamed)) has no letters or digits (name columns by their header text)")
+                }
+            }
+            if let unknown = poll.entities?.first(where: { !entities.contains($0) }) {
+                throw ConfigurationError("\(path).poll.entities names \(unknown), which is not one of its sheets (\(entities.sorted().joined(separator: ", ")))")
+            }
+            try poll.validate(path: "\(path).poll")
+        }
     }
 
     var moreSourcesSummary: [String] {
@@ -169,6 +222,10 @@ extension CallFeedConfiguration {
         for s in sources.arrivy {
             lines.append("source arrivy \(s.name): tasks_window=-\(s.tasksPastDays)d..+\(s.tasksFutureDays)d")
             if let p = s.poll { lines.append("  poll: \(p.summary) auth_key=*** auth_token=*** entities=\(p.entities?.joined(separator: ",") ?? "default")") }
+        }
+        for s in sources.googleSheets {
+            lines.append("source google_sheets \(s.name): sheets=" + s.sheets.map { "\($0.entity)=\($0.spreadsheetID)/\($0.range)" }.joined(separator: ","))
+            if let p = s.poll { lines.append("  poll: \(p.summary) credentials_file=\(p.credentialsFile)") }
         }
         for s in sources.five9 {
             lines.append("source five9 \(s.name): domain=\(s.domain) default_country=\(s.defaultCountry)")

@@ -108,6 +108,8 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var apiSecret = ""
         /// HubSpot: a private-app (or OAuth) access token, sent as `Authorization: Bearer`.
         public var accessToken = ""
+        /// Google Sheets: the service account's JSON key file.
+        public var credentialsFile = ""
         /// Arrivy's `X-Auth-Key` and `X-Auth-Token`.
         public var authKey = ""
         public var authToken = ""
@@ -180,6 +182,7 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var leadconduit: [LeadConduitSource] = []
         public var salesrabbit: [SalesRabbitSource] = []
         public var arrivy: [ArrivySource] = []
+        public var googleSheets: [GoogleSheetsSource] = []
     }
 
     /// HubSpot (vendors/hubspot.md): calls through the CRM search API, CRM objects as entity lists.
@@ -232,6 +235,34 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         /// …to this many days after it (and every unscheduled task).
         public var tasksFutureDays = 90
         public var poll: PollSource?
+    }
+
+    /// Google Sheets (seed 001; docs/research/google-sheets.md): configured ranges of spreadsheets
+    /// (marketing leads, marketing spend), each an entity table `google_sheets_<entity>`.
+    public struct GoogleSheetsSource: Sendable, Equatable {
+        public init() {}
+        public var name = "google_sheets"
+        public var sheets: [Sheet] = []
+        public var poll: PollSource?
+
+        /// One range read as one entity list.
+        public struct Sheet: Sendable, Equatable {
+            public init() {}
+            /// `marketing_leads`: the table is `google_sheets_marketing_leads`.
+            public var entity = ""
+            /// From the sheet's URL: `https://docs.google.com/spreadsheets/d/<id>/edit`.
+            public var spreadsheetID = ""
+            /// A1 notation, header row first: `'Marketing Leads'!A1:H`, or a tab name for the whole tab.
+            public var range = ""
+            /// Header names whose values identify a row; empty: the row number (which shifts when rows are inserted).
+            public var key: [String] = []
+            /// Header names of date and date-time columns (serial numbers become dates).
+            public var dateColumns: [String] = []
+            /// A date-time column saying when the row last changed (`source_updated_at`).
+            public var modifiedColumn: String?
+            /// IANA zone of the sheet's date-times; nil: the spreadsheet's own setting.
+            public var timeZone: String?
+        }
     }
 
     /// Five9 (vendors/five9.md): call-log reports through the SOAP Configuration Web Services.

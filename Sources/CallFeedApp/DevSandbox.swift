@@ -6,7 +6,7 @@ import VendorSandbox
 
 /// `callfeed dev --sandbox`: the vendor sandbox in-process, and a configuration whose sources poll
 /// it (CTM, CallKeeper, CallRail, JustCall, HubSpot, Five9: calls and entity lists; CleverTap:
-/// profiles) and accept its signed webhooks (the first four, and HubSpot's notifications),
+/// profiles; SalesPro, LeadConduit, SalesRabbit, Arrivy, Google Sheets: entity lists on their own ports) and accept its signed webhooks (the first four, and HubSpot's notifications),
 /// so the whole pipeline runs without any vendor account. While it runs, a "live" thread adds a
 /// call at one vendor every few seconds and fires that vendor's webhook at the receiver: the call
 /// reaches the warehouse by webhook at once and again by the next poll, as one row.
@@ -20,6 +20,10 @@ public final class DevSandbox: Sendable {
     public let salesRabbit: SalesRabbitSandbox
     /// Arrivy's REST API (its own loopback port).
     public let arrivy: ArrivySandbox
+    /// Google's token endpoint and the Sheets API (its own loopback port), and the service-account
+    /// key file that trusts it (a temporary file, removed by ``stop()``).
+    public let googleSheets: GoogleSheetsSandbox
+    let googleKeyFile: String
     let stopping = Atomic<Bool>(false)
     let wake = DispatchSemaphore(value: 0)
     let finished = DispatchSemaphore(value: 0)
@@ -40,17 +44,23 @@ public final class DevSandbox: Sendable {
         leadConduit = LeadConduitSandbox(events: LeadConduitSandbox.events(count: 60, end: now))
         salesRabbit = SalesRabbitSandbox(leads: SalesRabbitSandbox.leads(count: 48, end: now))
         arrivy = ArrivySandbox(tasks: ArrivySandbox.tasks(count: 40, first: now.adding(seconds: -10 * 86_400), unscheduledEvery: 8))
+        googleSheets = try GoogleSheetsSandbox(spreadsheets: GoogleSheetsSandbox.marketing(now: now))
+        googleKeyFile = FileManager.default.temporaryDirectory.appendingPathComponent("callfeed-sandbox-google-key-\(UUID().uuidString).json").path
         do {
             try sandbox.start()
             try athena.start()
             try leadConduit.start()
             try salesRabbit.start()
             try arrivy.start()
+            try googleSheets.start()
+            try googleSheets.writeKeyFile(to: googleKeyFile)
         } catch {
             sandbox.stop()
             athena.stop()
             leadConduit.stop()
             salesRabbit.stop()
+            arrivy.stop()
+            googleSheets.stop()
             throw ConfigurationError("cannot start the vendor sandbox: \(error)")
         }
     }
@@ -133,6 +143,23 @@ public final class DevSandbox: Sendable {
         arrivySource.name = "arrivy-sandbox"
         arrivySource.poll = poll(nil) { $0.baseURL = arrivy.baseURL; $0.authKey = arrivy.authKey; $0.authToken = arrivy.authToken }
         config.sources.arrivy.append(arrivySource)
+        var sheets = CallFeedConfiguration.GoogleSheetsSource()
+        sheets.name = "google-sheets-sandbox"
+        var leads = CallFeedConfiguration.GoogleSheetsSource.Sheet()
+        leads.entity = "marketing_leads"
+        leads.spreadsheetID = GoogleSheetsSandbox.marketingSpreadsheetID
+        leads.range = "'Marketing Leads'!A1:G"
+        leads.key = ["Lead ID"]
+        leads.dateColumns = ["Created"]
+        var spend = CallFeedConfiguration.GoogleSheetsSource.Sheet()
+        spend.entity = "marketing_spend"
+        spend.spreadsheetID = GoogleSheetsSandbox.marketingSpreadsheetID
+        spend.range = "Spend"
+        spend.key = ["Date", "Channel", "Campaign"]
+        spend.dateColumns = ["Date"]
+        sheets.sheets = [leads, spend]
+        sheets.poll = poll(nil) { $0.baseURL = googleSheets.baseURL; $0.credentialsFile = googleKeyFile }
+        config.sources.googleSheets.append(sheets)
     }
 
     /// Every `every`, a new call at the next vendor (round robin), and its webhook fired at the receiver.
@@ -173,5 +200,7 @@ public final class DevSandbox: Sendable {
         leadConduit.stop()
         salesRabbit.stop()
         arrivy.stop()
+        googleSheets.stop()
+        try? FileManager.default.removeItem(atPath: googleKeyFile)
     }
 }

@@ -1,5 +1,6 @@
 import CallFeedCore
 import CallFeedPoll
+import CallFeedVendors
 import HTTPClient
 import Warehouse
 
@@ -64,7 +65,24 @@ extension Builders {
             result.append(ConfiguredPollSource(name: s.name, vendor: ArrivyStream.vendor, entityStreams: streams, poll: p,
                                                defaultLimits: [.perMinute(120)]))
         }
+        for s in config.sources.googleSheets {
+            guard let p = s.poll else { continue }
+            // Sheets allows 60 read requests per minute per user per project (docs/research/google-sheets.md).
+            result.append(ConfiguredPollSource(name: s.name, vendor: GoogleSheetsStream.vendor, entityStreams: googleSheetsStreams(s, poll: p), poll: p,
+                                               defaultLimits: [.perMinute(60)]))
+        }
         return result
+    }
+
+    /// One stream per configured sheet selected by `poll.entities`, sharing one token cache.
+    public static func googleSheetsStreams(_ s: CallFeedConfiguration.GoogleSheetsSource, poll p: CallFeedConfiguration.PollSource) -> [GoogleSheetsStream] {
+        let tokens = GoogleAccessTokens(keyFile: p.credentialsFile)
+        return s.sheets.filter { p.entities?.contains($0.entity) ?? true }.map {
+            GoogleSheetsStream(name: s.name, entity: $0.entity, spreadsheetID: $0.spreadsheetID, range: $0.range,
+                               baseURL: p.baseURL ?? "https://sheets.googleapis.com", timeZone: $0.timeZone,
+                               mapping: GoogleSheetsMapping(keyColumns: $0.key, dateColumns: $0.dateColumns, modifiedColumn: $0.modifiedColumn),
+                               tokens: tokens)
+        }
     }
 }
 

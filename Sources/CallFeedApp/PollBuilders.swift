@@ -90,7 +90,8 @@ enum EntityCatalog {
 
     /// Vendors whose lists also take names outside `available` (HubSpot custom objects).
     /// HubSpot custom objects; Genius tables added under `tables:`.
-    static let acceptsCustomObjects: Set<String> = ["hubspot", "genius", "salespro"]
+    /// Google Sheets: the `sheets:` entities.
+    static let acceptsCustomObjects: Set<String> = ["hubspot", "genius", "salespro", "google_sheets"]
 
     static func names(_ poll: CallFeedConfiguration.PollSource, vendor: String) -> [String] {
         poll.entities ?? defaults[vendor] ?? []

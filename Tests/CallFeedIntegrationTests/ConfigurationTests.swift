@@ -2,6 +2,7 @@ import AWSSigV4
 import CallFeedApp
 import CallFeedIngest
 import CallFeedPoll
+import CallFeedVendors
 import CallFeedSQLPoll
 import Foundation
 import Testing
@@ -47,6 +48,12 @@ import Testing
         #expect(config.sources.salesrabbit.first?.poll?.entities == ["leads", "users", "lead_statuses"])
         #expect(config.sources.arrivy.first?.poll?.authToken == "ar-token")
         #expect(config.sources.arrivy.first?.tasksPastDays == 30)
+        let sheets = try #require(config.sources.googleSheets.first)
+        #expect(sheets.sheets.map(\.entity) == ["marketing_leads", "marketing_spend"])
+        #expect(sheets.sheets.first?.range == "'Marketing Leads'!A1:H")
+        #expect(sheets.sheets.last?.key == ["Date", "Channel", "Campaign"])
+        #expect(sheets.poll?.credentialsFile == "/etc/callfeed/google-sheets-key.json")
+        #expect(Builders.googleSheetsStreams(sheets, poll: try #require(sheets.poll)).first?.mapping.keyColumns == ["lead_id"])
         for secret in ["sr-token", "ar-key", "ar-token"] { #expect(!config.redactedSummary.contains(secret)) }
         #expect(config.sources.leadconduit.first?.poll?.apiKey == "lc-key")
         #expect(!config.redactedSummary.contains("lc-key"))
@@ -71,7 +78,7 @@ import Testing
         #expect(config.sources.justcall.first?.webhookURL == "https://ingest.example.com/webhooks/justcall")
         #expect(Builders.makeRoutes(config).map(\.path).sorted() == ["/webhooks/callkeeper", "/webhooks/callrail", "/webhooks/ctm", "/webhooks/hubspot", "/webhooks/justcall"])
         #expect(Builders.pollSources(config).map { "\($0.vendor):\($0.source == nil ? "-" : "calls"):\($0.entityStreams.count)" }
-            == ["ctm:calls:1", "callkeeper:calls:0", "callrail:calls:6", "justcall:calls:5", "hubspot:calls:7", "clevertap:-:1", "five9:calls:0", "leadconduit:-:1", "salesrabbit:-:3", "arrivy:-:3", "genius:-:7", "salespro:-:4"])
+            == ["ctm:calls:1", "callkeeper:calls:0", "callrail:calls:6", "justcall:calls:5", "hubspot:calls:7", "clevertap:-:1", "five9:calls:0", "leadconduit:-:1", "salesrabbit:-:3", "arrivy:-:3", "google_sheets:-:2", "genius:-:7", "salespro:-:4"])
         for secret in ["cr-sign", "cr-key", "jc-key", "jc-secret"] { #expect(!config.redactedSummary.contains(secret)) }
         #expect(reason { _ = try CallFeedConfiguration.parse(text.replacingOccurrences(of: "entities: [accounts]", with: "entities: [accounts, trackers]"),
                                                              environment: ["CALLKEEPER_WEBHOOK_TOKEN": "t-0000000", "CTM_WEBHOOK_SECRET": "s",
@@ -91,6 +98,15 @@ import Testing
             == "sources.callkeeper[0].poll.api_key is required for polling")
         #expect(reason { _ = try CallFeedConfiguration.parse("sources:\n  arrivy:\n    - poll: {auth_key: k}\n", environment: [:]) }?
             .hasPrefix("sources.arrivy[0].poll.auth_key and auth_token are required") == true)
+        let sheet = "sources:\n  google_sheets:\n    - poll: {credentials_file: /k.json}\n      sheets:\n"
+        #expect(reason { _ = try CallFeedConfiguration.parse("sources:\n  google_sheets:\n    - sheets: []\n      poll: {interval_seconds: 60}\n", environment: [:]) }?
+            .hasPrefix("sources.google_sheets[0].poll.credentials_file is required") == true)
+        #expect(reason { _ = try CallFeedConfiguration.parse(sheet + "        - {entity: Leads, spreadsheet_id: s, range: A}\n", environment: [:]) }?
+            .hasPrefix("sources.google_sheets[0].sheets[0].entity must be a lower-case name") == true)
+        #expect(reason { _ = try CallFeedConfiguration.parse(sheet + "        - {entity: leads, spreadsheet_id: s, range: A}\n        - {entity: leads, spreadsheet_id: s, range: B}\n",
+                                                             environment: [:]) } == "sources.google_sheets[0].sheets[1].entity leads is used twice")
+        #expect(reason { _ = try CallFeedConfiguration.parse(sheet + "        - {entity: leads, spreadsheet_id: s, range: A, time_zone: Mars/Base}\n", environment: [:]) }
+            == "sources.google_sheets[0].sheets[0].time_zone Mars/Base is not an IANA time zone")
         #expect(reason { _ = try CallFeedConfiguration.parse("sources:\n  salesrabbit:\n    - poll: {api_key: k, entities: [appointments]}\n", environment: [:]) }?
             .hasPrefix("sources.salesrabbit[0].poll.entities: salesrabbit has no entity list appointments") == true)
     }

@@ -146,7 +146,8 @@ import VendorSandbox
                                        "hubspot_call_contacts", "clevertap_profiles",
                                        "salespro_customers", "salespro_estimates", "salespro_credit_applications", "salespro_lead_results",
                                        "leadconduit_events", "salesrabbit_leads", "salesrabbit_users", "salesrabbit_lead_statuses",
-                                       "arrivy_tasks", "arrivy_entities", "arrivy_groups"]
+                                       "arrivy_tasks", "arrivy_entities", "arrivy_groups",
+                                       "google_sheets_marketing_leads", "google_sheets_marketing_spend"]
         #expect(waitFor(seconds: 30) { tables().isSuperset(of: expectedTables) }, "missing \(expectedTables.subtracting(tables()))")
         // SalesPro's sandbox tables (30 rows each, behind the Athena sandbox) land whole.
         #expect(waitFor(seconds: 30) { ((try? reader._query("SELECT count(*) AS n FROM salespro_customers").first?["n"]) ?? nil) == .integer(30) })
@@ -154,7 +155,7 @@ import VendorSandbox
         // The pollers' figures are in /metrics.
         let metricsURL = try #require(out.value.split(whereSeparator: \.isWhitespace).first { $0.hasSuffix("/metrics") }.map(String.init))
         let metrics = try HTTPClient().request("GET", metricsURL).bodyText
-        for vendor in ["ctm", "callkeeper", "callrail", "justcall", "hubspot", "clevertap", "five9", "salespro", "leadconduit", "salesrabbit", "arrivy"] {
+        for vendor in ["ctm", "callkeeper", "callrail", "justcall", "hubspot", "clevertap", "five9", "salespro", "leadconduit", "salesrabbit", "arrivy", "google_sheets"] {
             #expect(metrics.contains("callfeed_poll_pages_total{vendor=\"\(vendor)\"}"), "\(vendor)")
         }
         #expect(metrics.contains("callfeed_poll_runs_total"))

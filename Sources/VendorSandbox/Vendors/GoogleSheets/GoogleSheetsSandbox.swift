@@ -99,6 +99,19 @@ public final class GoogleSheetsSandbox: @unchecked Sendable {
         return wall + 25_569  // 1970-01-01 is serial 25569
     }
 
+    /// The id of ``marketing(now:)``'s spreadsheet.
+    public static let marketingSpreadsheetID = "1CallFeedSandboxMarketingSheet0000000000000"
+
+    /// `callfeed dev --sandbox`'s spreadsheet (zone America/Denver): tab `Marketing Leads` (30 leads
+    /// over the last 4 days, one without its Lead ID) and tab `Spend` (the last 7 days).
+    public static func marketing(now: Timestamp) -> [String: Spreadsheet] {
+        let zone = "America/Denver"
+        return [marketingSpreadsheetID: Spreadsheet(timeZone: zone, tabs: [
+            "Marketing Leads": marketingLeads(count: 30, first: now.adding(seconds: -4 * 86_400), timeZone: zone, missingIDIndex: 12),
+            "Spend": marketingSpend(days: 7, firstDay: now.adding(seconds: -7 * 86_400)),
+        ])]
+    }
+
     /// The marketing-leads tab: a header, `count` leads created every 3 hours from `first`, ragged
     /// rows (a lead without a status has no last cell), one blank row after the fifth lead, and
     /// lead `missingIDIndex` (if any) without its Lead ID.
