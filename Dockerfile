@@ -12,7 +12,7 @@ FROM swift:6.3-bookworm AS build
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get update -q \
     && apt-get install -y -q --no-install-recommends \
-        librdkafka-dev libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev pkg-config \
+        librdkafka-dev libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev freetds-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -46,7 +46,7 @@ FROM debian:bookworm-slim
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get update -q \
     && apt-get install -y -q --no-install-recommends \
-        librdkafka1 libmicrohttpd12 libcurl4 libsqlite3-0 libpq5 ca-certificates curl tzdata \
+        librdkafka1 libmicrohttpd12 libcurl4 libsqlite3-0 libpq5 libsybdb5 ca-certificates curl tzdata \
     && rm -rf /var/lib/apt/lists/*
 
 # A fixed non-root user; /var/lib/callfeed is its writable data directory (the pollers' state

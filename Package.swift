@@ -29,6 +29,8 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // C bodies for what Swift cannot call: variadic functions and cast macros.
         .target(name: "CShims", dependencies: ["CRdKafka", "CCurl", "CMicroHTTPD", "CSQLite"]),
+        // FreeTDS DB-Library (Debian freetds-dev) behind a narrow C API: MarketSharp's SQL Server.
+        .target(name: "CFreeTDS", linkerSettings: [.linkedLibrary("sybdb")]),
 
         // MARK: Domain: the canonical CallEvent and vendor payload -> CallEvent mapping
         .target(name: "CallFeedCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -74,7 +76,7 @@ let package = Package(
         ]),
 
         // MARK: Vendor databases read directly (Genius on PostgreSQL, MarketSharp's SQL Server dialect)
-        .target(name: "CallFeedSQLPoll", dependencies: ["AWSSigV4", "CallFeedCore", "CallFeedVendors", "CallFeedPoll", "HTTPClient", "Warehouse", "WarehousePostgres"]),
+        .target(name: "CallFeedSQLPoll", dependencies: ["AWSSigV4", "CFreeTDS", "CallFeedCore", "CallFeedVendors", "CallFeedPoll", "HTTPClient", "Warehouse", "WarehousePostgres"]),
 
         // MARK: Operator's repairs: replay the raw topic, redrive dead letters (`callfeed replay`)
         .target(name: "CallFeedReplay", dependencies: [

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what CallFeed needs on Debian/Ubuntu when it is missing: the C libraries' -dev packages
-# (librdkafka, libmicrohttpd, libcurl, sqlite3, libpq) and pkg-config. Sourced by dev.sh and test.sh;
+# (librdkafka, libmicrohttpd, libcurl, sqlite3, libpq, FreeTDS for MarketSharp) and pkg-config. Sourced by dev.sh and test.sh;
 # test.sh also calls callfeed_setup_tests for the servers the warehouse tests load into.
 set -euo pipefail
 
-CALLFEED_APT_PACKAGES=(librdkafka-dev libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev pkg-config sqlite3)
+CALLFEED_APT_PACKAGES=(librdkafka-dev libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev freetds-dev pkg-config sqlite3)
 # Servers for the warehouse tests (scripts/services/*.sh start them on loopback ports).
 CALLFEED_TEST_APT_PACKAGES=(postgresql clickhouse-server clickhouse-client curl kcat)
 

@@ -57,7 +57,7 @@ extension CallFeedConfiguration {
             if let v = m["format"] { log.format = try v.string() }
         }
         if let s = top["sources"] {
-            let m = try s.members(allowed: ["callkeeper", "ctm", "callrail", "justcall", "hubspot", "clevertap", "five9", "genius", "salespro", "leadconduit", "salesrabbit", "arrivy", "google_sheets"])
+            let m = try s.members(allowed: ["callkeeper", "ctm", "callrail", "justcall", "hubspot", "clevertap", "five9", "genius", "salespro", "leadconduit", "salesrabbit", "arrivy", "google_sheets", "marketsharp"])
             for item in try m["callkeeper"]?.list() ?? [] {
                 let f = try item.members(allowed: ["name", "account_id", "token", "tokens", "timezone", "default_country", "poll"])
                 var source = CallKeeperSource()
@@ -231,7 +231,7 @@ extension CallFeedConfiguration.PollSource {
         case "justcall": specific = ["api_key", "api_secret", "user_time_zone"]
         case "hubspot": specific = ["access_token"]
         case "clevertap": specific = ["passcode", "region", "event_name", "start_date", "end_date", "batch_size"]
-        case "genius", "salespro": specific = []
+        case "genius", "salespro", "marketsharp": specific = []
         case "leadconduit", "salesrabbit": specific = ["api_key"]
         case "arrivy": specific = ["auth_key", "auth_token"]
         case "google_sheets": specific = ["credentials_file"]

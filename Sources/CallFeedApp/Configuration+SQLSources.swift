@@ -25,6 +25,28 @@ extension CallFeedConfiguration {
         public var tableMap: [SQLTable] { SQLTableMap.merged(GeniusTables.defaults, tables) }
     }
 
+    /// MarketSharp (seed 001): the CRM's SQL Server database, read-only login, table by table
+    /// through FreeTDS. No tables are defaulted: MarketSharp's schema is not public.
+    public struct MarketSharpSource: Sendable, Equatable {
+        public init() {}
+        public var name = "marketsharp"
+        public var host = ""
+        public var port = 1433
+        public var database = ""
+        /// A SQL Server login with only `db_datareader` (SQL Server has no read-only session).
+        public var username = ""
+        /// From the environment: `${MARKETSHARP_DB_PASSWORD}`.
+        public var password = ""
+        /// IANA zone of the database's `datetime` / `datetime2` columns (SQL Server stores no zone).
+        public var timeZone = "UTC"
+        public var statementTimeoutSeconds = 60
+        public var pageSize = 1000
+        public var tables: [String: SQLTable] = [:]
+        public var poll: PollSource?
+
+        public var tableMap: [SQLTable] { SQLTableMap.merged(MarketSharpTables.defaults, tables) }
+    }
+
     /// SalesPro (seed 001): its four tables in AWS Athena, read through Athena's API.
     public struct SalesProSource: Sendable, Equatable {
         public init() {}
@@ -49,6 +71,23 @@ extension CallFeedConfiguration {
     }
 
     mutating func decodeSQLSources(_ m: [String: ConfigTree]) throws(ConfigurationError) {
+        for item in try m["marketsharp"]?.list() ?? [] {
+            let f = try item.members(allowed: ["name", "host", "port", "database", "username", "password", "time_zone", "statement_timeout_seconds",
+                                               "page_size", "tables", "poll"])
+            var source = MarketSharpSource()
+            if let v = f["name"] { source.name = try v.string() }
+            if let v = f["host"] { source.host = try v.string() }
+            if let v = f["port"] { source.port = try v.int() }
+            if let v = f["database"] { source.database = try v.string() }
+            if let v = f["username"] { source.username = try v.string() }
+            if let v = f["password"] { source.password = try v.string() }
+            if let v = f["time_zone"] { source.timeZone = try v.string() }
+            if let v = f["statement_timeout_seconds"] { source.statementTimeoutSeconds = try v.int() }
+            if let v = f["page_size"] { source.pageSize = try v.int() }
+            if let v = f["tables"] { source.tables = try SQLTableMap.decode(v, defaults: MarketSharpTables.defaults, key: ["id"], modified: "LastUpdate") }
+            if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "marketsharp") }
+            sources.marketsharp.append(source)
+        }
         for item in try m["salespro"]?.list() ?? [] {
             let f = try item.members(allowed: ["name", "region", "endpoint", "database", "work_group", "output_location", "access_key_id",
                                                "secret_access_key", "session_token", "query_timeout_seconds", "page_size", "tables", "poll"])
@@ -84,6 +123,21 @@ extension CallFeedConfiguration {
     }
 
     func validateSQLSources() throws(ConfigurationError) {
+        for (i, s) in sources.marketsharp.enumerated() {
+            let path = "sources.marketsharp[\(i)]"
+            guard !s.host.isEmpty, !s.database.isEmpty, !s.username.isEmpty, !s.password.isEmpty else {
+                throw ConfigurationError("\(path).host, database, username and password are required (a read-only SQL Server login; password: ${MARKETSHARP_DB_PASSWORD})")
+            }
+            guard (1...65_535).contains(s.port) else { throw ConfigurationError("\(path).port must be 1 to 65535") }
+            guard TimeZone(identifier: s.timeZone) != nil else { throw ConfigurationError("\(path).time_zone \(s.timeZone) is not an IANA time zone") }
+            guard s.statementTimeoutSeconds > 0, s.pageSize > 0 else {
+                throw ConfigurationError("\(path): statement_timeout_seconds and page_size must be positive")
+            }
+            guard !s.tableMap.isEmpty else {
+                throw ConfigurationError("\(path).tables is required: MarketSharp's schema is not public, so no tables are defaulted (e.g. contacts: {table: dbo.Contact, key: [ContactId], modified: LastUpdate})")
+            }
+            try SQLTableMap.validate(s.tableMap, poll: s.poll, path: path)
+        }
         for (i, s) in sources.salespro.enumerated() {
             let path = "sources.salespro[\(i)]"
             guard !s.database.isEmpty else { throw ConfigurationError("\(path).database is required (the Athena database holding SalesPro's tables)") }
@@ -110,6 +164,11 @@ extension CallFeedConfiguration {
         sources.salespro.flatMap { s -> [String] in
             var lines = ["source salespro \(s.name): region=\(s.region) database=\(s.database) work_group=\(s.workGroup) access_key_id=\(s.accessKeyID.isEmpty ? "(none)" : String(s.accessKeyID.prefix(4)) + "***") secret_access_key=*** query_timeout=\(s.queryTimeoutSeconds)s"]
             if let p = s.poll { lines.append("  poll: \(p.summary) entities=\(p.entities?.joined(separator: ",") ?? "all")") }
+            return lines
+        } + sources.marketsharp.flatMap { s -> [String] in
+            var lines = ["source marketsharp \(s.name): server=\(s.host):\(s.port) database=\(s.database) username=\(s.username) password=*** time_zone=\(s.timeZone) page_size=\(s.pageSize) statement_timeout=\(s.statementTimeoutSeconds)s"]
+            if let p = s.poll { lines.append("  poll: \(p.summary) entities=\(p.entities?.joined(separator: ",") ?? "all")") }
+            for t in s.tableMap { lines.append("  table \(t.entity): \(t.table) key=\(t.key.joined(separator: ",")) modified=\(t.modified ?? "none (full refresh)")") }
             return lines
         } + sources.genius.flatMap { s -> [String] in
             var lines = ["source genius \(s.name): url=*** time_zone=\(s.timeZone) page_size=\(s.pageSize) statement_timeout=\(s.statementTimeoutSeconds)s"]

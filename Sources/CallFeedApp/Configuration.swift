@@ -178,6 +178,7 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var clevertap: [CleverTapSource] = []
         public var five9: [Five9Source] = []
         public var genius: [GeniusSource] = []
+        public var marketsharp: [MarketSharpSource] = []
         public var salespro: [SalesProSource] = []
         public var leadconduit: [LeadConduitSource] = []
         public var salesrabbit: [SalesRabbitSource] = []

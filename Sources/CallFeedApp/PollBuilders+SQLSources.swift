@@ -12,6 +12,9 @@ extension Builders {
         config.sources.genius.compactMap { s in
             guard let p = s.poll else { return nil }
             return ConfiguredPollSource(name: s.name, vendor: GeniusTables.vendor, entityStreams: geniusStreams(s, poll: p), poll: p, defaultLimits: [])
+        } + config.sources.marketsharp.compactMap { s in
+            guard let p = s.poll else { return nil }
+            return ConfiguredPollSource(name: s.name, vendor: MarketSharpTables.vendor, entityStreams: marketSharpStreams(s, poll: p), poll: p, defaultLimits: [])
         } + config.sources.salespro.compactMap { s in
             guard let p = s.poll else { return nil }
             // Athena's StartQueryExecution quota is a few per second per account; GetQueryExecution
@@ -29,6 +32,15 @@ extension Builders {
                                   queryTimeout: .seconds(s.queryTimeoutSeconds), maxThrottleRetries: max(p.maxRetries, 5))
         let selected = p.entities ?? SalesProAthenaStream.defaults.map(\.entity)
         return s.tableMap.filter { selected.contains($0.entity) }.map { SalesProAthenaStream(table: $0, athena: athena, pageSize: s.pageSize) }
+    }
+
+    /// One FreeTDS connection per source, one keyset stream per selected table (all configured ones by default).
+    static func marketSharpStreams(_ s: CallFeedConfiguration.MarketSharpSource, poll p: CallFeedConfiguration.PollSource) -> [SQLEntityStream] {
+        let reader = FreeTDSReader(host: s.host, port: s.port, user: s.username, password: s.password, database: s.database,
+                                   statementTimeoutSeconds: s.statementTimeoutSeconds, maxRetries: p.maxRetries)
+        let zone = TimeZone(identifier: s.timeZone) ?? .gmt
+        return s.tableMap.filter { p.entities?.contains($0.entity) ?? true }
+            .map { SQLEntityStream(vendor: MarketSharpTables.vendor, table: $0, reader: reader, timeZone: zone, pageSize: s.pageSize) }
     }
 
     static func geniusStreams(_ s: CallFeedConfiguration.GeniusSource, poll p: CallFeedConfiguration.PollSource) -> [SQLEntityStream] {

@@ -68,6 +68,7 @@ enum EntityCatalog {
         "clevertap": ["profiles"],
         "five9": [],
         "genius": GeniusTables.names,
+        "marketsharp": [],
         "salespro": SalesProAthenaStream.defaults.map(\.entity),
         "leadconduit": ["events"],
         "salesrabbit": SalesRabbitStream.Kind.allCases.map(\.rawValue),
@@ -82,6 +83,7 @@ enum EntityCatalog {
         "clevertap": ["profiles"],
         "five9": [],
         "genius": GeniusTables.names,
+        "marketsharp": [],
         "salespro": SalesProAthenaStream.defaults.map(\.entity),
         "leadconduit": ["events"],
         "salesrabbit": SalesRabbitStream.Kind.allCases.map(\.rawValue),
@@ -91,7 +93,7 @@ enum EntityCatalog {
     /// Vendors whose lists also take names outside `available` (HubSpot custom objects).
     /// HubSpot custom objects; Genius tables added under `tables:`.
     /// Google Sheets: the `sheets:` entities.
-    static let acceptsCustomObjects: Set<String> = ["hubspot", "genius", "salespro", "google_sheets"]
+    static let acceptsCustomObjects: Set<String> = ["hubspot", "genius", "marketsharp", "salespro", "google_sheets"]
 
     static func names(_ poll: CallFeedConfiguration.PollSource, vendor: String) -> [String] {
         poll.entities ?? defaults[vendor] ?? []

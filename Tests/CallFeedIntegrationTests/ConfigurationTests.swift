@@ -42,12 +42,23 @@ import Testing
             "CLEVERTAP_PASSCODE": "ct-pass", "FIVE9_USERNAME": "f9-user", "FIVE9_PASSWORD": "f9-pass",
             "GENIUS_DATABASE_URL": "postgresql://reader:g-pass@genius-db/genius",
             "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEKEY", "AWS_SECRET_ACCESS_KEY": "aws-secret", "LEADCONDUIT_API_KEY": "lc-key",
-            "SALESRABBIT_API_TOKEN": "sr-token", "ARRIVY_AUTH_KEY": "ar-key", "ARRIVY_AUTH_TOKEN": "ar-token",
+            "SALESRABBIT_API_TOKEN": "sr-token", "MARKETSHARP_DB_PASSWORD": "ms-pass", "ARRIVY_AUTH_KEY": "ar-key", "ARRIVY_AUTH_TOKEN": "ar-token",
         ])
         #expect(config.sources.salesrabbit.first?.poll?.apiKey == "sr-token")
         #expect(config.sources.salesrabbit.first?.poll?.entities == ["leads", "users", "lead_statuses"])
         #expect(config.sources.arrivy.first?.poll?.authToken == "ar-token")
         #expect(config.sources.arrivy.first?.tasksPastDays == 30)
+        let marketsharp = try #require(config.sources.marketsharp.first)
+        #expect(marketsharp.tableMap.map(\.entity) == ["appointments", "contacts"])
+        #expect(marketsharp.tableMap.last?.key == ["ContactId"])
+        #expect(marketsharp.tableMap.last?.modified == "LastUpdate")
+        #expect(marketsharp.password == "ms-pass")
+        #expect(!config.redactedSummary.contains("ms-pass"))
+        #expect(config.redactedSummary.contains("source marketsharp marketsharp-main: server=marketsharp-db.example.com:1433"))
+        #expect(reason { _ = try CallFeedConfiguration.parse("sources:\n  marketsharp:\n    - {host: h, database: d, username: u, password: p, poll: {interval_seconds: 60}}\n",
+                                                             environment: [:]) }?.hasPrefix("sources.marketsharp[0].tables is required") == true)
+        #expect(reason { _ = try CallFeedConfiguration.parse("sources:\n  marketsharp:\n    - {host: h, database: d, username: u, poll: {interval_seconds: 60}}\n",
+                                                             environment: [:]) }?.hasPrefix("sources.marketsharp[0].host, database, username and password are required") == true)
         let sheets = try #require(config.sources.googleSheets.first)
         #expect(sheets.sheets.map(\.entity) == ["marketing_leads", "marketing_spend"])
         #expect(sheets.sheets.first?.range == "'Marketing Leads'!A1:H")
@@ -78,7 +89,7 @@ import Testing
         #expect(config.sources.justcall.first?.webhookURL == "https://ingest.example.com/webhooks/justcall")
         #expect(Builders.makeRoutes(config).map(\.path).sorted() == ["/webhooks/callkeeper", "/webhooks/callrail", "/webhooks/ctm", "/webhooks/hubspot", "/webhooks/justcall"])
         #expect(Builders.pollSources(config).map { "\($0.vendor):\($0.source == nil ? "-" : "calls"):\($0.entityStreams.count)" }
-            == ["ctm:calls:1", "callkeeper:calls:0", "callrail:calls:6", "justcall:calls:5", "hubspot:calls:7", "clevertap:-:1", "five9:calls:0", "leadconduit:-:1", "salesrabbit:-:3", "arrivy:-:3", "google_sheets:-:2", "genius:-:7", "salespro:-:4"])
+            == ["ctm:calls:1", "callkeeper:calls:0", "callrail:calls:6", "justcall:calls:5", "hubspot:calls:7", "clevertap:-:1", "five9:calls:0", "leadconduit:-:1", "salesrabbit:-:3", "arrivy:-:3", "google_sheets:-:2", "genius:-:7", "marketsharp:-:2", "salespro:-:4"])
         for secret in ["cr-sign", "cr-key", "jc-key", "jc-secret"] { #expect(!config.redactedSummary.contains(secret)) }
         #expect(reason { _ = try CallFeedConfiguration.parse(text.replacingOccurrences(of: "entities: [accounts]", with: "entities: [accounts, trackers]"),
                                                              environment: ["CALLKEEPER_WEBHOOK_TOKEN": "t-0000000", "CTM_WEBHOOK_SECRET": "s",
