@@ -73,6 +73,26 @@ public enum FuzzSeeds {
             #"{"ResultSet":{"Rows":[{"Data":[{"VarCharValue":"id"},{"VarCharValue":"name"},{"VarCharValue":"credit_limit"},{"VarCharValue":"approved"},{"VarCharValue":"updated_at"}]},{"Data":[{"VarCharValue":"1001"},{"VarCharValue":"Pat Example"},{"VarCharValue":"4250.00"},{"VarCharValue":"true"},{"VarCharValue":"2024-05-14 18:40:03.087"}]},{"Data":[{"VarCharValue":"1002"},{},{"VarCharValue":"0.50"},{"VarCharValue":"false"},{"VarCharValue":"2024-05-14 18:45:40.000"}]}],"ResultSetMetadata":{"ColumnInfo":[{"CatalogName":"hive","Name":"id","Label":"id","Type":"varchar","Precision":2147483647,"Scale":0,"Nullable":"UNKNOWN","CaseSensitive":true},{"Name":"name","Type":"varchar"},{"Name":"credit_limit","Type":"decimal","Precision":10,"Scale":2},{"Name":"approved","Type":"boolean"},{"Name":"updated_at","Type":"timestamp","Precision":3}]}},"NextToken":"AYGVxZ2FtZXMtcmVzdWx0cy1wYWdlLTI=","UpdateCount":0}"#,
             #"{"ResultSet":{"Rows":[{"Data":[{"VarCharValue":"id"},{"VarCharValue":"updated_at"}]}],"ResultSetMetadata":{"ColumnInfo":[{"Name":"id","Type":"varchar"},{"Name":"updated_at","Type":"timestamp"}]}},"UpdateCount":0}"#,
         ],
+        // LeadConduit's GET /events: a bare array (docs/research/leadconduit.md).
+        "page.leadconduit.events": [
+            #"[{"id":"5fd4b2c1a9e8f70012345678","outcome":"success","reason":null,"type":"source","host":"app.leadconduit.com","start_timestamp":1715711400000,"end_timestamp":1715711400512,"ms":512,"flow_id":"5a1b2c3d4e5f600012345678","flow_name":"Roofing Leads","source_id":"5b2c3d4e5f60710012345678","source_name":"Web Form","vars":{"lead":{"id":"5fd4b2c1a9e8f70012345600","first_name":"Pat","last_name":"Example","email":"pat@example.com","phone_1":"5555550123","postal_code":"80202"}}},{"id":"5fd4b2c1a9e8f70012345679","outcome":"failure","reason":"Duplicate lead","type":"filter","start_timestamp":1715711460000,"vars":{"lead":{"email":"sam@example.com"}}}]"#,
+            #"[]"#,
+        ],
+        // SalesRabbit's GET /leads: {"data": [...], "meta": {"morePages": …}} (docs/research/salesrabbit.md).
+        "page.salesrabbit.leads": [
+            #"{"data":[{"id":10001,"firstName":"Pat","lastName":"Example","phonePrimary":"5555550123","email":"pat@example.com","street1":"100 Main St","city":"Denver","state":"CO","zip":"80202","status":"Appointment Set","userId":501,"dateCreated":"2024-05-13T15:00:00+00:00","dateModified":"2024-05-14T18:40:03+00:00","customFields":{"roofAge":"15"}},{"id":10002,"firstName":"Sam","status":"Not Home","dateCreated":"2024-05-13T16:00:00+00:00","dateModified":"2024-05-14 18:45:40"}],"meta":{"morePages":false,"page":1,"perPage":1000}}"#,
+            #"{"data":[],"meta":{"morePages":false}}"#,
+        ],
+        // Arrivy's GET /tasks: a bare array (docs/research/arrivy.md).
+        "page.arrivy.tasks": [
+            #"[{"id":4785074604081152,"title":"Roof inspection","customer_first_name":"Pat","customer_last_name":"Example","customer_phone":"+17205550100","start_datetime":"2024-05-14T09:00:00-06:00","end_datetime":"2024-05-14T10:00:00-06:00","status":"NOTSTARTED","entity_ids":[5348024557502464],"group_id":6000000,"unscheduled":false,"extra_fields":{"source":"web"}},{"id":"4785074604081153","title":"Gutter repair","unscheduled":true}]"#,
+            #"[]"#,
+        ],
+        // Sheets' values.get with UNFORMATTED_VALUE / SERIAL_NUMBER: ragged rows, a serial date-time, a blank row.
+        "page.google_sheets.values": [
+            #"{"range":"Leads!A1:F5","majorDimension":"ROWS","values":[["Lead ID","Created","Name","Phone","Cost ($)","Updated"],["ML-1000",45426.75,"Pat Example","+13035550100",25.5,"2024-05-14 18:40:03"],["ML-1001",45427,"Sam Example"],[],["",45427.5,"No key"]]}"#,
+            #"{"range":"Leads!A1:F1000","majorDimension":"ROWS"}"#,
+        ],
         "xml": five9XMLSeeds,
         "csv": [five9CSV, five9TransferCSV, "\u{FEFF}a,\"b \"\"quoted\"\"\",\"line\r\nbreak\"\r\n,,\r\n\"\",x\r\n"],
         "mapping.five9": [

@@ -101,6 +101,19 @@ enum PageTargets {
                 .init(body: "QueryExecutionId", answer: athenaSucceeded),
             ])
         })
+        // The REST lists of seed 001's other systems: each page answers the input.
+        targets.append(entities("page.leadconduit.events", "page.leadconduit.events",
+                                LeadConduitEventStream(name: "fuzz", baseURL: base, apiKey: "key"), box))
+        targets.append(entities("page.salesrabbit.leads", "page.salesrabbit.leads",
+                                SalesRabbitStream(name: "fuzz", kind: .leads, baseURL: base, apiToken: "token"), box))
+        targets.append(entities("page.arrivy.tasks", "page.arrivy.tasks",
+                                ArrivyStream(name: "fuzz", kind: .tasks, baseURL: base, authKey: "key", authToken: "token"), box))
+        // Google Sheets' values.get (a fixed token: the OAuth exchange is not what is fuzzed), keyed and dated.
+        let sheets = GoogleSheetsStream(name: "fuzz", entity: "marketing_leads", spreadsheetID: "sheet", range: "Leads!A1:F", baseURL: base,
+                                        timeZone: "America/Denver",
+                                        mapping: GoogleSheetsMapping(keyColumns: ["Lead ID"], dateColumns: ["Created"], modifiedColumn: "Updated"),
+                                        tokens: GoogleAccessTokens(accessToken: "ya29.fuzz"))
+        targets.append(entities("page.google_sheets.values", "page.google_sheets.values", sheets, box))
         return targets
     }
 

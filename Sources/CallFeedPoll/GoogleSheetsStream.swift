@@ -125,6 +125,8 @@ public final class GoogleAccessTokens: Sendable {
 
     private let keyFile: String
     private let scope: String
+    /// A token minted elsewhere (``init(accessToken:)``): used as is, never renewed.
+    private let fixedToken: String?
     private let state = Mutex<(account: GoogleServiceAccount?, token: String?, expiresAt: Timestamp)>((nil, nil, Timestamp(millisecondsSinceEpoch: 0)))
 
     /// - Parameters:
@@ -133,6 +135,15 @@ public final class GoogleAccessTokens: Sendable {
     public init(keyFile: String, scope: String = GoogleServiceAccount.sheetsReadOnlyScope) {
         self.keyFile = keyFile
         self.scope = scope
+        self.fixedToken = nil
+    }
+
+    /// A token minted elsewhere (`gcloud auth print-access-token`, a metadata server), used as is
+    /// and never renewed: for one-off reads and the fuzzer, not for a service that runs for hours.
+    public init(accessToken: String) {
+        self.keyFile = ""
+        self.scope = ""
+        self.fixedToken = accessToken
     }
 
     /// Forgets the cached token (after the API refused it).
@@ -142,6 +153,7 @@ public final class GoogleAccessTokens: Sendable {
     /// - Throws: ``PollError``: `.credentials` when the key cannot be read or Google refuses it,
     ///   `.vendor` when the token endpoint cannot answer.
     public func authorization(client: VendorClient, credential: String, now: Timestamp = .now()) throws(PollError) -> String {
+        if let fixedToken { return "Bearer " + fixedToken }
         let cached = state.withLock { s -> String? in
             guard let token = s.token, now.millisecondsSinceEpoch < s.expiresAt.millisecondsSinceEpoch - Self.refreshMargin else { return nil }
             return token

@@ -65,6 +65,10 @@ public struct LeadConduitEventStream: EntityStream {
         let id = try record.idText()
         // The event's end (or start) time, ms since the epoch.
         let millis = record["end_timestamp"]?.integer ?? record["start_timestamp"]?.integer
+        // Found by the fuzzer: a time past year 9999 cannot be written as RFC 3339 (the loader refuses it).
+        if let millis, !(0..<253_402_300_800_000).contains(millis) {
+            throw MappingError(reason: "LeadConduit event \(id) has end/start_timestamp \(millis), not a time between 1970 and 9999")
+        }
         return EntityObject(id: id, data: record, sourceUpdatedAt: millis.map { Timestamp(millisecondsSinceEpoch: $0) })
     }
 }

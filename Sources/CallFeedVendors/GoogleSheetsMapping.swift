@@ -165,6 +165,10 @@ public struct GoogleSheetsMapping: Sendable, Equatable {
     /// A date cell as text and, when it denotes an instant, that instant.
     static func date(_ value: JSONValue, timeZone: String, row: Int64, column: String) throws(MappingError) -> (String, Timestamp?) {
         if let serial = Self.number(value) {
+            // Sheets' dates run from year 1 (serial -693593) to 9999 (2958465); a number outside is no date.
+            guard (-693_594.0...2_958_466.0).contains(serial) else {
+                throw MappingError(reason: "row \(row) column \(column): \(serial) is outside the dates a sheet can hold (years 1 to 9999)")
+            }
             let days = serial.rounded(.down)
             let milliseconds = Int64(((serial - days) * 86_400_000).rounded())
             let day = Timestamp(secondsSinceEpoch: (serialEpochDays + Int64(days)) * 86_400)

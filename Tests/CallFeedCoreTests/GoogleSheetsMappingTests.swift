@@ -75,6 +75,12 @@ import Testing
         let text = try mapping.entity(from: records[2])
         #expect(text.data["day"] == .string("2025-03-04"))
         #expect(text.data["changed"] == .string("2025-03-04T15:30:00Z"))
+        // Found by the fuzzer: a number no date can be is refused, not a crash converting it.
+        for huge in [JSONValue.double(1e300), .double(-1e20), .int(Int64.max)] {
+            let record = mapping.records(values: [values[0], .array([.string("9"), huge])], range: "S!A1:B2", timeZone: "UTC")[0]
+            let refused = #expect(throws: MappingError.self) { try mapping.entity(from: record) }
+            #expect(refused?.reason.contains("outside the dates a sheet can hold") == true)
+        }
         let odd = #expect(throws: MappingError.self) { try mapping.entity(from: records[3]) }
         #expect(odd?.reason.hasPrefix("row 5 column day holds \"TBD\", not a date") == true)
     }

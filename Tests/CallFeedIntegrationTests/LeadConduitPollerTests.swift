@@ -1,5 +1,6 @@
 import CallFeedCore
 import CallFeedPoll
+import CallFeedVendors
 import Foundation
 import HTTPClient
 import Testing
@@ -11,6 +12,17 @@ import Warehouse
 @Suite(.serialized) struct LeadConduitPollerTests {
     static func stream(_ sandbox: LeadConduitSandbox, apiKey: String? = nil, pageSize: Int = 10) -> LeadConduitEventStream {
         LeadConduitEventStream(name: "leadconduit-test", baseURL: sandbox.baseURL, apiKey: apiKey ?? sandbox.apiKey, pageSize: pageSize)
+    }
+
+    /// Found by the fuzzer: an event time past year 9999 is an odd record, not an entity the loader refuses.
+    @Test func anImpossibleEventTimeIsRefusedByTheMapping() throws {
+        let stream = LeadConduitEventStream(name: "t", apiKey: "k")
+        let odd = #expect(throws: MappingError.self) {
+            _ = try stream.object(from: .object(["id": .string("e1"), "end_timestamp": .int(9_223_372_036_854_775_807)]), account: nil)
+        }
+        #expect(odd?.reason.contains("not a time between 1970 and 9999") == true)
+        let fine = try stream.object(from: .object(["id": .string("e2"), "end_timestamp": .int(1_715_711_400_512)]), account: nil)
+        #expect(fine.sourceUpdatedAt == Timestamp(millisecondsSinceEpoch: 1_715_711_400_512))
     }
 
     @Test func pagesByAfterIDLandEachEventOnceAndTheOddOneIsDeadLettered() throws {

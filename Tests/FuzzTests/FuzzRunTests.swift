@@ -28,6 +28,7 @@ import Testing
         "page.hubspot.calls", "page.hubspot.accounts-list",
         "page.hubspot.contacts", "page.hubspot.companies", "page.hubspot.deals", "page.hubspot.call_contacts", "page.hubspot.genius_users",
         "page.clevertap.profiles", "page.five9.calls", "page.salespro.customers",
+        "page.leadconduit.events", "page.salesrabbit.leads", "page.arrivy.tasks", "page.google_sheets.values",
     ]
 
     @Test func everyTargetSurvivesThirtyThousandInputs() throws {
