@@ -32,7 +32,7 @@ public enum Builders {
     public static func makeRoutes(_ config: CallFeedConfiguration) -> [any WebhookRoute] {
         var routes: [any WebhookRoute] = []
         let callkeeper = config.sources.callkeeper.filter { !$0.acceptedTokens.isEmpty }
-        let ctm = config.sources.ctm.filter { !$0.secrets.isEmpty }
+        let ctm = config.sources.ctm.filter(\.receivesWebhooks)
         if !callkeeper.isEmpty {
             routes.append(CallKeeperWebhookRoute(sources: callkeeper.map {
                 .init(source: WebhookSource(name: $0.name, context: MappingContext(accountID: $0.accountID, timeZone: $0.timezone,
@@ -41,10 +41,14 @@ public enum Builders {
             }))
         }
         if !ctm.isEmpty {
-            routes.append(CTMWebhookRoute(sources: ctm.map {
-                .init(source: WebhookSource(name: $0.name, context: MappingContext(accountID: $0.accountID, timeZone: "UTC",
-                                                                                   defaultCountry: $0.defaultCountry)),
-                      secrets: $0.secrets)
+            // One route source per account: the secret that verifies a hook names its account.
+            routes.append(CTMWebhookRoute(sources: ctm.flatMap { s in
+                s.webhookAccounts.map { account in
+                    .init(source: WebhookSource(name: s.name, context: MappingContext(accountID: account.accountID, timeZone: "UTC",
+                                                                                      defaultCountry: s.defaultCountry),
+                                                pinnedAccountID: s.webhookSecrets[account.accountID] != nil ? account.accountID : nil),
+                          secrets: account.secrets)
+                }
             }, toleranceSeconds: Int64(config.ingest.signatureToleranceSeconds)))
         }
         let callrail = config.sources.callrail.filter { !$0.signingKeys.isEmpty }

@@ -71,11 +71,15 @@ extension CallFeedConfiguration {
                 sources.callkeeper.append(source)
             }
             for item in try m["ctm"]?.list() ?? [] {
-                let f = try item.members(allowed: ["name", "account_id", "secrets", "default_country", "poll"])
+                let f = try item.members(allowed: ["name", "account_id", "secrets", "webhook_secrets", "default_country", "poll"])
                 var source = CTMSource()
                 if let v = f["name"] { source.name = try v.string() }
                 if let v = f["account_id"] { source.accountID = try v.string() }
                 if let v = f["secrets"] { source.secrets = try v.strings().filter { !$0.isEmpty } }
+                if let v = f["webhook_secrets"] {
+                    guard case .map(let entries, _) = v else { throw ConfigurationError("\(v.path) must map account ids to lists of secrets") }
+                    for (account, list) in entries { source.webhookSecrets[account] = try list.strings().filter { !$0.isEmpty } }
+                }
                 if let v = f["default_country"] { source.defaultCountry = try v.string() }
                 if let v = f["poll"] { source.poll = try PollSource(tree: v, vendor: "ctm") }
                 sources.ctm.append(source)
@@ -149,9 +153,12 @@ extension CallFeedConfiguration {
                 }
                 guard ["basic", "token"].contains(poll.authScheme) else { throw ConfigurationError("sources.ctm[\(i)].poll.auth_scheme must be basic or token") }
                 try poll.validate(path: "sources.ctm[\(i)].poll")
-                if s.secrets.isEmpty { continue }  // poll-only source
+                if !s.receivesWebhooks { continue }  // poll-only source
             }
-            guard !s.secrets.isEmpty else { throw ConfigurationError("sources.ctm[\(i)].secrets needs at least one secret") }
+            guard s.receivesWebhooks else { throw ConfigurationError("sources.ctm[\(i)].secrets (or webhook_secrets) needs at least one secret") }
+            if let empty = s.webhookSecrets.first(where: { $0.value.isEmpty }) {
+                throw ConfigurationError("sources.ctm[\(i)].webhook_secrets[\(empty.key)] needs at least one secret")
+            }
         }
         try validateCallRailAndJustCall()
         try validateMoreSources()
@@ -202,7 +209,8 @@ extension CallFeedConfiguration {
             if let p = s.poll { lines.append("  poll: \(p.summary) api_key=*** method=\(p.method)") }
         }
         for s in sources.ctm {
-            lines.append("source ctm \(s.name): account_id=\(s.accountID) secrets=\(s.secrets.count)x*** default_country=\(s.defaultCountry)")
+            lines.append("source ctm \(s.name): account_id=\(s.accountID) secrets=\(s.secrets.count)x*** default_country=\(s.defaultCountry)"
+                         + (s.webhookSecrets.isEmpty ? "" : " webhook_secrets=" + s.webhookSecrets.keys.sorted().map { "\($0):\(s.webhookSecrets[$0]?.count ?? 0)x***" }.joined(separator: ",")))
             if let p = s.poll { lines.append("  poll: \(p.summary) access_key=*** secret_key=*** accounts=\(p.accounts.isEmpty ? "all" : p.accounts.joined(separator: ","))") }
         }
         for s in sources.callrail {

@@ -330,8 +330,22 @@ public struct CallFeedConfiguration: Sendable, Equatable {
         public var accountID = ""
         /// Webhook signing secrets; list two while rotating.
         public var secrets: [String] = []
+        /// Per-account signing secrets (CTM signs each account's webhooks with that account's
+        /// secret): account id → secrets. A hook signed with one of them is that account's call;
+        /// ``secrets`` stays the fallback for ``accountID``.
+        public var webhookSecrets: [String: [String]] = [:]
         public var defaultCountry = "US"
         public var poll: PollSource?
+
+        /// Whether this source receives webhooks.
+        public var receivesWebhooks: Bool { !secrets.isEmpty || webhookSecrets.values.contains { !$0.isEmpty } }
+
+        /// The accounts whose hooks this source verifies, each with its secrets: ``webhookSecrets``
+        /// sorted by account, then ``accountID`` with ``secrets``.
+        public var webhookAccounts: [(accountID: String, secrets: [String])] {
+            let mapped = webhookSecrets.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.map { (accountID: $0.key, secrets: $0.value) }
+            return mapped + (secrets.isEmpty ? [] : [(accountID: accountID, secrets: secrets)])
+        }
     }
 }
 

@@ -56,7 +56,10 @@ public struct CTMWebhookRoute: WebhookRoute {
     }
 
     public func content(from payload: JSONValue, source: WebhookSource) throws(MappingError) -> CallContent {
-        try CTMMapping.content(from: payload, context: source.context)
+        if let pinned = source.pinnedAccountID, let named = payload["account_id"]?.text, named != pinned {
+            throw MappingError(reason: "signed with account \(pinned)'s secret but names account \(named) (sources.ctm webhook_secrets)")
+        }
+        return try CTMMapping.content(from: payload, context: source.context)
     }
 
     /// The signature CTM would send (for tests and the dev tour).

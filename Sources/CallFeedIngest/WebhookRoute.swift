@@ -21,7 +21,13 @@ public struct WebhookSource: Sendable {
     /// Operator's name for the source (logs, metrics).
     public var name: String
     public var context: MappingContext
-    public init(name: String, context: MappingContext) { self.name = name; self.context = context }
+    /// Set when the credential that verified the request belongs to one account (CTM's
+    /// per-account `webhook_secrets`): the payload must name that account, so a holder of one
+    /// account's secret cannot send calls for another.
+    public var pinnedAccountID: String?
+    public init(name: String, context: MappingContext, pinnedAccountID: String? = nil) {
+        self.name = name; self.context = context; self.pinnedAccountID = pinnedAccountID
+    }
 }
 
 /// A vendor webhook endpoint: how a request proves where it comes from, and how its body becomes

@@ -53,6 +53,50 @@ import Testing
         }
     }
 
+    /// CTM signs each account's hooks with that account's secret: `webhook_secrets` maps account
+    /// ids to secrets, the verifying secret names the account, and it cannot speak for another.
+    @Test func ctmPerAccountSecretsPickTheAccountAndPinIt() throws {
+        let config = try CallFeedConfiguration.parse("""
+            sources:
+              ctm:
+                - name: agency
+                  account_id: "1"
+                  secrets: [agency-wide-secret]
+                  webhook_secrets:
+                    "777": [secret-777-old, secret-777-new]
+                    "888": [secret-888]
+            """, environment: [:])
+        #expect(config.redactedSummary.contains("webhook_secrets=777:2x***,888:1x***"))
+        #expect(!config.redactedSummary.contains("secret-777"))
+        let route = try #require(Builders.makeRoutes(config).first { $0.path == "/webhooks/ctm" })
+        let now = Timestamp(secondsSinceEpoch: 1_715_711_467)
+        func body(_ account: String) -> [UInt8] {
+            Array(#"{"id":90000001,"account_id":\#(account),"direction":"inbound","caller_number":"+15555550123","tracking_number":"+15555550100","duration":125,"unix_time":1715711400}"#.utf8)
+        }
+        func request(_ secret: String, _ body: [UInt8]) -> HTTPRequest {
+            ctmRequest(time: "1715711467", signature: CTMWebhookRoute.signature(secret: secret, time: "1715711467", body: body), body: body)
+        }
+        // Both secrets of 777 (a rotation window), and 888's: each picks its own account.
+        for (secret, account) in [("secret-777-old", "777"), ("secret-777-new", "777"), ("secret-888", "888"), ("agency-wide-secret", "1")] {
+            let source = try route.authenticate(request(secret, body(account)), now: now).get()
+            #expect(source.context.accountID == account, "\(secret)")
+            #expect(try route.content(from: try JSONValue.parse(body(account)), source: source).sourceAccountID == account)
+        }
+        // 777's secret on a hook that names 888: refused with the reason, not loaded as 888's call.
+        let forged = try route.authenticate(request("secret-777-new", body("888")), now: now).get()
+        let refused = #expect(throws: MappingError.self) { _ = try route.content(from: try JSONValue.parse(body("888")), source: forged) }
+        #expect(refused?.reason.contains("signed with account 777's secret but names account 888") == true)
+        // The agency-wide secret (not pinned) may speak for any account, as before.
+        let wide = try route.authenticate(request("agency-wide-secret", body("888")), now: now).get()
+        #expect(try route.content(from: try JSONValue.parse(body("888")), source: wide).sourceAccountID == "888")
+        // A secret nobody configured: 401.
+        #expect(throws: AuthenticationFailure.self) { try route.authenticate(request("secret-999", body("999")), now: now).get() }
+        // An empty list is a configuration error naming the account.
+        #expect(throws: ConfigurationError.self) {
+            _ = try CallFeedConfiguration.parse("sources:\n  ctm:\n    - webhook_secrets: {\"777\": []}\n", environment: [:])
+        }
+    }
+
     @Test func callKeeperTokenPicksTheSource() throws {
         let other = WebhookSource(name: "other", context: MappingContext(accountID: "2", timeZone: "UTC", defaultCountry: "RU"))
         let route = CallKeeperWebhookRoute(sources: [.init(source: Self.source, token: "token-one-1"), .init(source: other, token: "token-two-2")])
