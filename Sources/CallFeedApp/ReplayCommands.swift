@@ -40,11 +40,23 @@ extension Commands {
                                renormaliser: ConfiguredRenormaliser(config), logger: logger)
         let display = ReplayDisplay()
         let listing = options.verbose || options.dryRun
+        var replacing: [String: (revision: String, event: CallEvent)] = [:]
         let summary = try replay.run(options.selection, resume: options.resume, progress: display.draw) { outcome in
+            if options.dryRun, case .republished(let record, let event) = outcome, let revision = record.revision {
+                replacing[event.eventID] = (revision, event)
+            }
             guard listing else { return }
             display.line(Self.describe(outcome))
         }
         display.finish()
+        if options.dryRun {
+            // What each republished event would change, against the revision on the calls topic.
+            let diff = try replay.fieldDiff(replacing: replacing, since: options.selection.since)
+            for (id, fields) in diff.fieldsByEvent.sorted(by: { $0.key < $1.key }) {
+                print("would change  \(id)  \(fields.isEmpty ? "(no field: only the identity of the bytes)" : fields.joined(separator: ", "))")
+            }
+            print(diff)
+        }
         print("\(options.dryRun ? "dry run (nothing published): " : "")replay raw: \(summary)")
         return summary.failed > 0 ? someRecordsFailed : 0
     }

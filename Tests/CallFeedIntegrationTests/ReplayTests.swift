@@ -96,11 +96,20 @@ import Testing
         let dry = RawReplay(consumer: try Self.replayConsumer(pipeline, group: "replay-dry"), producer: nil, topics: pipeline.topics,
                             renormaliser: renormaliser, logger: Self.logger)
         var listed: [String] = []
+        var replacing: [String: (revision: String, event: CallEvent)] = [:]
         let drySummary = try dry.run(selection, outcome: { outcome in
-            if case .republished(_, let e) = outcome { listed.append(e.eventID) }
+            if case .republished(let r, let e) = outcome {
+                listed.append(e.eventID)
+                replacing[e.eventID] = (r.revision ?? "", e)
+            }
         })
         #expect(drySummary.republished == 20 && drySummary.superseded == 1 && drySummary.failed == 0 && drySummary.selected == 21)
         #expect(Set(listed) == Set(faultyEvents.map(\.eventID)))
+        // …and which fields: the faulty mapping lost the caller's country code, and nothing else differs.
+        let diff = try dry.fieldDiff(replacing: replacing, since: selection.since)
+        #expect(diff.counts == ["caller_number": 20])
+        #expect(diff.notFound.isEmpty)
+        #expect(diff.description == "fields that would change: caller_number 20")
         #expect(try pipeline.count(pipeline.topics.calls) == callsBefore)
 
         let replay = RawReplay(consumer: try Self.replayConsumer(pipeline, group: "replay-1"), producer: pipeline.producer,
