@@ -65,6 +65,14 @@ struct Conservation {
         // but answered 503 because its acknowledgement came too late, which the vendor re-sent).
         let notInTopic = expectation.acknowledged.subtracting(distinct)
         #expect(notInTopic.count == 0, "acknowledged revisions missing from the calls topic: \(Array(notInTopic.prefix(5)))")
+        // The raw topic is the replay guarantee: every acknowledged payload must be there too,
+        // under its event_id and revision headers (docs/reliability.md).
+        let rawRevisions = Set(raw.compactMap { m -> EventRevision? in
+            guard let id = m.header(RecordHeader.eventID), let revision = m.header(RecordHeader.revision) else { return nil }
+            return EventRevision(eventID: id, revision: revision)
+        })
+        let notInRaw = expectation.acknowledged.subtracting(rawRevisions)
+        #expect(notInRaw.count == 0, "acknowledged payloads missing from the raw topic (a replay could not rebuild them): \(Array(notInRaw.prefix(5)))")
         let loadDeadLetters = try stack.deadLetters(stage: "load")
         #expect(loadDeadLetters.isEmpty, "the loader dead-lettered \(loadDeadLetters.count): \(loadDeadLetters.first?.header("reason") ?? "")")
 
@@ -74,6 +82,7 @@ struct Conservation {
         figures.add("acknowledged_revisions", expectation.acknowledged.count)
         figures.add("calls_topic_messages", topic.count)
         figures.add("raw_topic_messages", raw.count)
+        figures.add("acknowledged_missing_from_raw_topic", notInRaw.count)
         figures.add("acknowledged_copies_missing_from_calls_topic", copiesMissing)
         figures.add("duplicates_removed", topic.count - distinct.count)
         figures.add("rows_calls", calls.count)
