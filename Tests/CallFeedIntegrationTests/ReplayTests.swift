@@ -11,8 +11,8 @@ import Prometheus
 import Testing
 @_spi(Testing) import Warehouse
 
-/// `callfeed replay raw` and `callfeed replay dlq` through the real pipeline (webhook server, mock
-/// Kafka, loader, SQLite): a mapping bug fixed by a replay, a second replay that changes nothing, a
+/// `callfeed replay raw` and `callfeed replay dlq` through the real pipeline (webhook server, Kafka
+/// on both test brokers, loader, SQLite): a mapping bug fixed by a replay, a second replay that changes nothing, a
 /// newer vendor state a replay must not overwrite, and a poison record that cannot loop.
 @Suite(.serialized) struct ReplayTests {
     static let logger = Logger(label: "replay-test")
@@ -49,13 +49,30 @@ import Testing
         return try KafkaConsumer(groupID: group, properties: properties)
     }
 
-    /// Whether the loader committed every message now in the calls topic.
+    /// The end offset of each partition of the calls topic now. The mock's watermarks are right;
+    /// tansu's are not (docs/reliability.md, tansu item 3), so there the messages are read instead.
+    static func callsEnd(_ pipeline: Pipeline) throws -> [Int32: Int64] {
+        switch pipeline.kafka.broker {
+        case .mock:
+            let consumer = try KafkaConsumer(groupID: "end-\(UUID().uuidString)", properties: pipeline.readerProperties)
+            defer { consumer.close() }
+            return try consumer.endOffsets(topic: pipeline.topics.calls, partitions: Pipeline.partitions)
+        case .tansu:
+            var end: [Int32: Int64] = [:]
+            for m in try pipeline.readUntilQuiet(pipeline.topics.calls) { end[m.partition] = max(end[m.partition] ?? 0, m.offset + 1) }
+            return end
+        }
+    }
+
+    /// Waits until the loader committed every message the calls topic holds now.
     static func loaderCaughtUp(_ pipeline: Pipeline) throws -> Bool {
-        let consumer = try KafkaConsumer(groupID: pipeline.config.load.groupID, properties: pipeline.readerProperties)
-        defer { consumer.close() }
-        let committed = try consumer.committed(topic: pipeline.topics.calls, partitions: Pipeline.partitions)
-        let end = try consumer.endOffsets(topic: pipeline.topics.calls, partitions: Pipeline.partitions)
-        return Pipeline.partitions.allSatisfy { p in (end[p] ?? 0) == 0 || committed[p] == end[p] }
+        let end = try callsEnd(pipeline)
+        return try pipeline.wait(timeout: .seconds(60)) {
+            let consumer = try KafkaConsumer(groupID: pipeline.config.load.groupID, properties: pipeline.readerProperties)
+            defer { consumer.close() }
+            let committed = try consumer.committed(topic: pipeline.topics.calls, partitions: Pipeline.partitions)
+            return Pipeline.partitions.allSatisfy { p in (end[p] ?? 0) == 0 || committed[p] == end[p] }
+        }
     }
 
     static func revisionCount(_ pipeline: Pipeline) throws -> Int {
@@ -65,8 +82,8 @@ import Testing
         } ?? -1
     }
 
-    @Test func aFixedMappingIsReplayedAndASecondReplayChangesNothing() throws {
-        let pipeline = try Pipeline()
+    @Test(arguments: TestBroker.underTest) func aFixedMappingIsReplayedAndASecondReplayChangesNothing(broker: TestBroker) throws {
+        let pipeline = try Pipeline(broker: broker)
         defer { pipeline.stop() }
         let hourAgo = Timestamp.now().adding(seconds: -3_600)
         var faultyEvents: [CallEvent] = []
@@ -119,7 +136,7 @@ import Testing
         #expect(summary.republished == 20 && summary.superseded == 1 && summary.unchanged == 0 && summary.failed == 0)
         #expect(try pipeline.count(pipeline.topics.calls) == callsBefore + 20)
 
-        #expect(try pipeline.wait { try Self.loaderCaughtUp(pipeline) })
+        #expect(try Self.loaderCaughtUp(pipeline))
         let fixed = try pipeline.rows()
         for e in faultyEvents {
             let expected = try Self.publishAsBeforeContent(pipeline, n: e)
@@ -139,7 +156,7 @@ import Testing
         let second = try again.run(selection)
         #expect(second.republished == 20 && second.failed == 0)
         #expect(try pipeline.count(pipeline.topics.calls) == callsBefore + 40)
-        #expect(try pipeline.wait { try Self.loaderCaughtUp(pipeline) })
+        #expect(try Self.loaderCaughtUp(pipeline))
         #expect(try pipeline.rows() == fixed)
         #expect(try Self.revisionCount(pipeline) == revisions)
 
@@ -157,8 +174,8 @@ import Testing
         return try route.content(from: JSONValue.parse(try Payloads.ctm(id)), source: route.configuredSources[0]).callerNumber!
     }
 
-    @Test func deadLettersAreRedrivenAndAPoisonRecordCannotLoop() throws {
-        let pipeline = try Pipeline()
+    @Test(arguments: TestBroker.underTest) func deadLettersAreRedrivenAndAPoisonRecordCannotLoop(broker: TestBroker) throws {
+        let pipeline = try Pipeline(broker: broker)
         defer { pipeline.stop() }
         let publisher = EventPublisher(producer: pipeline.producer, topics: pipeline.topics)
         let tenMinutesAgo = Timestamp.now().adding(seconds: -600)
