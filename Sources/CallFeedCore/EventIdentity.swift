@@ -9,25 +9,47 @@ public enum EventIdentity {
     /// A version-5 (SHA-1, name-based) UUID of `source`, `accountID` and `callID` joined by U+001F,
     /// so the same call gets the same id whether it came by webhook, poll or backfill.
     public static func eventID(source: String, accountID: String, callID: String) -> String {
-        let name = Array("\(source)\u{1F}\(accountID)\u{1F}\(callID)".utf8)
-        var digest = Array(Insecure.SHA1.hash(data: namespace + name).prefix(16))
+        var name = namespace
+        name.reserveCapacity(namespace.count + source.utf8.count + accountID.utf8.count + callID.utf8.count + 2)
+        name += source.utf8
+        name.append(0x1F)
+        name += accountID.utf8
+        name.append(0x1F)
+        name += callID.utf8
+        var digest = Array(Insecure.SHA1.hash(data: name).prefix(16))
         digest[6] = (digest[6] & 0x0F) | 0x50  // version 5
         digest[8] = (digest[8] & 0x3F) | 0x80  // RFC 4122 variant
-        let hex = digest.map { byte in
-            let s = String(byte, radix: 16)
-            return byte < 16 ? "0" + s : s
-        }.joined()
-        let c = Array(hex)
-        return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-"
-            + String(c[16..<20]) + "-" + String(c[20..<32])
+        // 8-4-4-4-12 lower-case hex digits.
+        return String(unsafeUninitializedCapacity: 36) { out in
+            var i = 0
+            for (n, byte) in digest.enumerated() {
+                if n == 4 || n == 6 || n == 8 || n == 10 {
+                    out[i] = UInt8(ascii: "-")
+                    i += 1
+                }
+                out[i] = hexDigits[Int(byte >> 4)]
+                out[i + 1] = hexDigits[Int(byte & 0x0F)]
+                i += 2
+            }
+            return i
+        }
     }
 
     /// SHA-256 (lower-case hex) of the content's canonical JSON (sorted keys, no whitespace).
     /// Ingest metadata (channel, received_at) is not part of it.
     public static func revision(of content: CallContent) -> String {
-        SHA256.hash(data: content.jsonBytes()).map { byte in
-            let s = String(byte, radix: 16)
-            return byte < 16 ? "0" + s : s
-        }.joined()
+        lowerHex(SHA256.hash(data: content.jsonBytes()))
+    }
+
+    static let hexDigits = Array("0123456789abcdef".utf8)
+
+    static func lowerHex(_ bytes: some Sequence<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(hexDigits[Int(byte >> 4)])
+            out.append(hexDigits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -97,6 +97,42 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         return s + "Z"
     }
 
+    /// The UTF-8 bytes of ``rfc3339``, appended to `out` without making a String (the event
+    /// writer's form). Years outside 0–9999 take ``rfc3339``'s path, so the text is always the same.
+    public func appendRFC3339(to out: inout [UInt8]) {
+        let c = utcComponents
+        guard (0...9999).contains(c.year) else {
+            out += rfc3339.utf8
+            return
+        }
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var v = value
+            while divisor > 0 {
+                out.append(UInt8(48 + v / divisor))
+                v %= divisor
+                divisor /= 10
+            }
+        }
+        digits(c.year, 4)
+        out.append(UInt8(ascii: "-"))
+        digits(c.month, 2)
+        out.append(UInt8(ascii: "-"))
+        digits(c.day, 2)
+        out.append(UInt8(ascii: "T"))
+        digits(c.hour, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(c.minute, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(c.second, 2)
+        if c.millisecond != 0 {
+            out.append(UInt8(ascii: "."))
+            digits(c.millisecond, 3)
+        }
+        out.append(UInt8(ascii: "Z"))
+    }
+
     public var description: String { rfc3339 }
 
     private static func pad(_ value: Int, _ width: Int) -> String {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CallFeedApp
 import CallFeedReplay
+import Foundation
 
 /// The operator CLI.
 @main
@@ -236,7 +237,31 @@ struct CallFeedCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "bench",
             abstract: "Benchmark helpers (bench/run.sh, docs/performance.md).",
-            subcommands: [Produce.self])
+            subcommands: [Produce.self, IngestPath.self])
+
+        struct IngestPath: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "ingest-path",
+                abstract: "CallFeed's own CPU per webhook, without HTTP or Kafka: authenticate, parse, map, identity, headers, event bytes, answer.",
+                discussion: """
+                Runs the steps the webhook receiver runs between libmicrohttpd and librdkafka on N distinct bodies \
+                (every @@SEQ@@@@@@@ in --body becomes the request's sequence number) and prints one JSON line: \
+                process CPU per webhook, and wall time per step. Run it under `valgrind --tool=callgrind` for \
+                instruction counts (docs/performance.md). Needs a config whose route accepts --token.
+                """)
+            @Option(name: .long, help: "YAML config with the webhook route's source (e.g. sources.callkeeper with the token).") var config: String
+            @Option(name: .long, help: "Webhook route to run.") var route = "/webhooks/callkeeper"
+            @Option(name: .long, help: "Request body template.") var body = "bench/bodies/callkeeper-after-call-finish.json"
+            @Option(name: .long, help: "The ?token= the route is called with.") var token: String?
+            @Option(name: .long, help: "Webhooks per pass.") var requests = 100_000
+            func run() throws {
+                let configuration = try CallFeedConfiguration.load(path: config)
+                let template = Array(try Data(contentsOf: URL(fileURLWithPath: body)))
+                let result = try IngestPathBench.run(config: configuration, routePath: route, query: token.map { ["token": $0] } ?? [:],
+                                                     template: template, requests: requests)
+                print(IngestPathBench.line(result))
+            }
+        }
 
         struct Produce: ParsableCommand {
             static let configuration = CommandConfiguration(
