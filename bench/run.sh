@@ -75,6 +75,21 @@ fi
 # comparison compares different work.
 python3 bench/python/check_receiver.py >/dev/null
 
+# CallFeed's own CPU per webhook, without HTTP and Kafka (the steps between libmicrohttpd and
+# librdkafka, each timed): the figure the ingest goals of issue 18 are made of.
+path_config="$(mktemp /tmp/callfeed-bench-path.XXXXXX.yaml)"
+chmod 600 "$path_config"
+cat > "$path_config" <<'YAML'
+kafka: {bootstrap_servers: "127.0.0.1:9"}
+sources:
+  callkeeper:
+    - {name: callkeeper-bench, account_id: bench, token: bench-token-0123456789, timezone: Europe/Moscow, default_country: RU}
+YAML
+echo "ingest path (no HTTP, no Kafka; µs per webhook):"
+"$bin/callfeed" bench ingest-path --config "$path_config" --token bench-token-0123456789 \
+    --body bench/bodies/callkeeper-after-call-finish.json --requests $((smoke ? 2000 : 200000))
+rm -f "$path_config"
+
 runner=python3
 [ -n "$py" ] && runner="$py"
 pyargs=()
