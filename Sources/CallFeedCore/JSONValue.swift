@@ -79,7 +79,7 @@ extension JSONValue {
         case .int(let i): return i
         case .double(let d): return d.isFinite && d.rounded() == d ? Int64(exactly: d) : nil
         case .string(let s):
-            let t = s.trimmingCharacters(in: .whitespaces)
+            let t = s.trimming(.whitespaces)
             if let i = Int64(t) { return i }
             if let d = Double(t), d.isFinite, d.rounded() == d { return Int64(exactly: d) }
             return nil

@@ -168,7 +168,7 @@ public enum CTMMapping {
     }
 
     private static func nonBlank(_ text: String) -> String? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimming(.whitespaces)
         return trimmed.isEmpty ? nil : trimmed
     }
 }

@@ -72,7 +72,7 @@ public enum CallKeeperMapping {
 
     /// CallKeeper payloads never name the account, so it is always the context's.
     static func accountID(_ context: MappingContext) throws(MappingError) -> String {
-        let id = context.accountID.trimmingCharacters(in: .whitespaces)
+        let id = context.accountID.trimming(.whitespaces)
         guard !id.isEmpty else { throw MappingError(reason: "missing account id (context.accountID)") }
         return id
     }

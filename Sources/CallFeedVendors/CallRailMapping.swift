@@ -98,7 +98,7 @@ public enum CallRailMapping {
 
     /// CallRail payloads never name the account, so it is always the context's.
     static func accountID(_ context: MappingContext) throws(MappingError) -> String {
-        let id = context.accountID.trimmingCharacters(in: .whitespaces)
+        let id = context.accountID.trimming(.whitespaces)
         guard !id.isEmpty else { throw MappingError(reason: "missing account id (context.accountID)") }
         return id
     }

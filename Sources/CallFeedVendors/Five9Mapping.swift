@@ -88,7 +88,7 @@ public enum Five9Mapping {
         if let other = rows.lazy.compactMap({ $0.string(Column.callID) }).first(where: { $0 != id }) {
             throw MappingError(reason: "rows of different calls in one record (CALL ID \(id) and \(other))")
         }
-        let account = context.accountID.trimmingCharacters(in: .whitespaces)
+        let account = context.accountID.trimming(.whitespaces)
         guard !account.isEmpty else { throw MappingError(reason: "missing account id (context.accountID)") }
 
         func first(_ column: String) -> String? { rows.lazy.compactMap { $0.string(column) }.first }

@@ -80,7 +80,7 @@ public enum HubSpotMapping {
         guard let id = payload.string("id") ?? properties.string("hs_object_id") else {
             throw MappingError(reason: "missing call id (id)")
         }
-        let account = context.accountID.trimmingCharacters(in: .whitespaces)
+        let account = context.accountID.trimming(.whitespaces)
         guard !account.isEmpty else { throw MappingError(reason: "missing account id (context.accountID, the portal id)") }
 
         let direction = direction(properties.string("hs_call_direction"))

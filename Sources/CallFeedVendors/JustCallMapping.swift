@@ -39,7 +39,7 @@ public enum JustCallMapping {
         }
         let (call, eventType) = try unwrap(payload)
         let id = try callID(call)
-        let account = context.accountID.trimmingCharacters(in: .whitespaces)
+        let account = context.accountID.trimming(.whitespaces)
         guard !account.isEmpty else { throw MappingError(reason: "missing account id (context.accountID)") }
 
         let info = call["call_info"] ?? .null

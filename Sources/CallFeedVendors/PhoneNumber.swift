@@ -1,3 +1,4 @@
+import CallFeedCore
 import Foundation
 
 /// Normalises vendor phone numbers to E.164 (`+79991234567`).
@@ -16,6 +17,10 @@ import Foundation
 public enum PhoneNumber {
     /// Characters people put between digits.
     private static let separators: Set<Character> = [" ", "\t", "\u{00A0}", "-", "(", ")", "."]
+    /// The same separators as scalars: each is one scalar that no grapheme cluster joins to a
+    /// neighbour, so reading scalars accepts exactly the texts reading Characters did, without
+    /// the cost of grapheme breaking.
+    private static let separatorScalars: Set<Unicode.Scalar> = Set(separators.flatMap(\.unicodeScalars))
 
     /// The number in E.164, or the trimmed input when it cannot be normalised.
     /// - Parameters:
@@ -25,24 +30,27 @@ public enum PhoneNumber {
     ///   `nil` for `nil`, blank and `"0"` (vendors' "no number").
     public static func normalize(_ raw: String?, defaultCountry: String) -> String? {
         guard let raw else { return nil }
-        let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = raw.trimming(.whitespacesAndNewlines)
         guard !trimmed.isEmpty, trimmed != "0" else { return nil }
         return e164(trimmed, defaultCountry: defaultCountry) ?? trimmed
     }
 
     /// E.164 form of `text`, or `nil` when it is not a number we can place.
     static func e164(_ text: String, defaultCountry: String) -> String? {
-        var digits = ""
+        var digitBytes: [UInt8] = []
         var hasPlus = false
-        for (index, character) in text.enumerated() {
-            if character == "+", index == 0 {
+        var first = true
+        for scalar in text.unicodeScalars {
+            defer { first = false }
+            if scalar == "+", first {
                 hasPlus = true
-            } else if character.isASCII, character.isNumber {
-                digits.append(character)
-            } else if !separators.contains(character) {
+            } else if (0x30...0x39).contains(scalar.value) {
+                digitBytes.append(UInt8(scalar.value))
+            } else if !separatorScalars.contains(scalar) {
                 return nil
             }
         }
+        let digits = String(decoding: digitBytes, as: UTF8.self)
         if hasPlus { return international(digits) }
         if digits.hasPrefix("00") { return international(String(digits.dropFirst(2))) }
 
