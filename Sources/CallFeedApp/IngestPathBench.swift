@@ -12,8 +12,8 @@ import HTTPServer
 /// `@@SEQ@@@@@@@` in the body becomes the request's 12-digit sequence number, as `bench/c/loadgen.c`
 /// does. Two passes: the first times the whole path (process CPU per webhook, the figure to
 /// compare across runs of a noisy machine); the second times each step (wall clock, with the
-/// clock reads' own cost in it). Under `valgrind --tool=callgrind` the instruction counts are
-/// exact (docs/performance.md).
+/// clock reads' own cost in it). Profile it with `perf record -g` (docs/performance.md; the
+/// Debian valgrind cannot read Swift 6.3's DWARF 5).
 public enum IngestPathBench {
     public struct Steps: Sendable {
         public var authenticate = Duration.zero, parse = Duration.zero, map = Duration.zero, identity = Duration.zero
@@ -26,7 +26,7 @@ public enum IngestPathBench {
         /// Process CPU (user + system) per webhook in the untimed pass, µs.
         public var cpuMicrosPerWebhook: Double
         public var steps: Steps
-        /// Bytes written per webhook (event + answer), so that the passes cannot be optimised away.
+        /// Bytes made per webhook (event, answer, header count), so the passes cannot be optimised away.
         public var bytesPerWebhook: Double
     }
 
@@ -75,7 +75,7 @@ public enum IngestPathBench {
             HTTPRequest(method: "POST", path: routePath, query: query, headers: ["content-type": "application/json"],
                         body: body(template, offsets: offsets, sequence: n))
         }
-        // Bodies are made before the clock starts: the loader's work, not the server's.
+        // Bodies are made before the clock starts: the load generator's work, not the server's.
         let warmup = min(requests, 1_000)
         for n in 0..<warmup { _ = try handle(request(n), route: route, now: now) { _ in } }
 

@@ -242,10 +242,9 @@ struct EncoderCompatibleJSONWriter {
                 case 0x0D: bytes += #"\r"#.utf8
                 case 0x09: bytes += #"\t"#.utf8
                 case 0..<0x20:
-                    let hex = Array("0123456789abcdef".utf8)
                     bytes += #"\u00"#.utf8
-                    bytes.append(hex[Int(byte >> 4)])
-                    bytes.append(hex[Int(byte & 0x0F)])
+                    bytes.append(lowerHexDigits[Int(byte >> 4)])
+                    bytes.append(lowerHexDigits[Int(byte & 0x0F)])
                 default: bytes.append(byte)
                 }
             }

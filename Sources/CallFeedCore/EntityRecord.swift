@@ -145,10 +145,7 @@ public struct EntityRecord: Sendable, Equatable {
 
     /// SHA-256 (lower-case hex) of `data`'s canonical JSON.
     static func revision(of data: JSONValue) -> String {
-        SHA256.hash(data: Array(data.canonicalJSON.utf8)).map { byte in
-            let s = String(byte, radix: 16)
-            return byte < 16 ? "0" + s : s
-        }.joined()
+        lowerHex(SHA256.hash(data: Array(data.canonicalJSON.utf8)))
     }
 
     private static func pad(_ milliseconds: Int64) -> String {

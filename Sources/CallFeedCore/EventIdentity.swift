@@ -27,8 +27,8 @@ public enum EventIdentity {
                     out[i] = UInt8(ascii: "-")
                     i += 1
                 }
-                out[i] = hexDigits[Int(byte >> 4)]
-                out[i + 1] = hexDigits[Int(byte & 0x0F)]
+                out[i] = lowerHexDigits[Int(byte >> 4)]
+                out[i + 1] = lowerHexDigits[Int(byte & 0x0F)]
                 i += 2
             }
             return i
@@ -39,17 +39,5 @@ public enum EventIdentity {
     /// Ingest metadata (channel, received_at) is not part of it.
     public static func revision(of content: CallContent) -> String {
         lowerHex(SHA256.hash(data: content.jsonBytes()))
-    }
-
-    static let hexDigits = Array("0123456789abcdef".utf8)
-
-    static func lowerHex(_ bytes: some Sequence<UInt8>) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in bytes {
-            out.append(hexDigits[Int(byte >> 4)])
-            out.append(hexDigits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

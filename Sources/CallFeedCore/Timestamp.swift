@@ -90,6 +90,14 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     /// `2020-04-05T10:23:32Z`, or `2020-04-05T10:23:32.250Z` when there are milliseconds.
     public var rfc3339: String {
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        appendRFC3339(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// ``rfc3339`` for years outside 0–9999 (padded to at least four digits, as it always was).
+    private var paddedRFC3339: String {
         let c = utcComponents
         var s = "\(Self.pad(c.year, 4))-\(Self.pad(c.month, 2))-\(Self.pad(c.day, 2))T"
         s += "\(Self.pad(c.hour, 2)):\(Self.pad(c.minute, 2)):\(Self.pad(c.second, 2))"
@@ -98,11 +106,11 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
     }
 
     /// The UTF-8 bytes of ``rfc3339``, appended to `out` without making a String (the event
-    /// writer's form). Years outside 0–9999 take ``rfc3339``'s path, so the text is always the same.
+    /// writer's form).
     public func appendRFC3339(to out: inout [UInt8]) {
         let c = utcComponents
         guard (0...9999).contains(c.year) else {
-            out += rfc3339.utf8
+            out += paddedRFC3339.utf8
             return
         }
         func digits(_ value: Int, _ width: Int) {

@@ -119,7 +119,7 @@ public struct JustCallWebhookRoute: WebhookRoute {
     public static func signature(secret: String, webhookURL: String, type: String, timestamp: String) -> String {
         let message = signedMessage(secret: secret, webhookURL: webhookURL, type: type, timestamp: timestamp)
         let code = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Data(secret.utf8)))
-        return code.map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+        return lowerHex(code)
     }
 
     // MARK: - Signature parts

@@ -16,11 +16,9 @@ import Foundation
 /// sent (trimmed), so no data is lost.
 public enum PhoneNumber {
     /// Characters people put between digits.
-    private static let separators: Set<Character> = [" ", "\t", "\u{00A0}", "-", "(", ")", "."]
-    /// The same separators as scalars: each is one scalar that no grapheme cluster joins to a
-    /// neighbour, so reading scalars accepts exactly the texts reading Characters did, without
-    /// the cost of grapheme breaking.
-    private static let separatorScalars: Set<Unicode.Scalar> = Set(separators.flatMap(\.unicodeScalars))
+    /// Each is one scalar that no grapheme cluster joins to a neighbour, so reading scalars accepts
+    /// exactly the texts reading Characters would, without the cost of grapheme breaking.
+    private static let separators: Set<Unicode.Scalar> = [" ", "\t", "\u{00A0}", "-", "(", ")", "."]
 
     /// The number in E.164, or the trimmed input when it cannot be normalised.
     /// - Parameters:
@@ -46,7 +44,7 @@ public enum PhoneNumber {
                 hasPlus = true
             } else if (0x30...0x39).contains(scalar.value) {
                 digitBytes.append(UInt8(scalar.value))
-            } else if !separatorScalars.contains(scalar) {
+            } else if !separators.contains(scalar) {
                 return nil
             }
         }
